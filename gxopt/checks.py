@@ -1,0 +1,205 @@
+"""Cross-table and guideline rules on typed inputs; every rule adds Issues, none stops at the first.
+
+Each ``check_*`` function takes typed tables and returns a list of :class:`~gxopt.errors.Issue`.
+:func:`check_scenario` runs them all; single-cell rules (types, ranges, enums, unique ids) live in
+:mod:`gxopt.schema`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gxopt.errors import Issue
+from gxopt.graph import ProcessGraph, build_graph, material_cycle, split_route
+from gxopt.reps import compute_pools, overlap_groups
+from gxopt.scenario import PlantModel, Scenario
+
+SCOPE_TOL = 1e-6
+SHARE_TOL = 1e-6
+
+
+def _rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    return df[mask.fillna(False).astype(bool)]
+
+
+def check_model(model: PlantModel) -> list[Issue]:
+    """Rules of the plant model: graph consistency, routes, CFP breakdown."""
+    issues: list[Issue] = []
+    nodes, edges, products = model.nodes, model.edges, model.products
+    f_edges, f_prod = model.label("edges.csv"), model.label("products.csv")
+    known = set(nodes["node_id"].dropna())
+    for col in ("source", "target"):
+        for r in _rows(edges, edges[col].notna() & ~edges[col].isin(known)).itertuples():
+            issues.append(Issue(f_edges, r.src_line, col, "unknown node (not in nodes.csv)", value=getattr(r, col)))
+    for r in _rows(edges, edges["source"].notna() & (edges["source"] == edges["target"])).itertuples():
+        issues.append(Issue(f_edges, r.src_line, "target", "an edge may not loop back to its source",
+                            value=r.target))
+    pg = build_graph(nodes, edges)
+    cycle = material_cycle(pg)
+    if cycle:
+        issues.append(Issue(f_edges, None, "kind", "material edges form a cycle: " + " > ".join(cycle)))
+    site_of = nodes.set_index("node_id")["site"] if nodes["node_id"].is_unique else pd.Series(dtype=object)
+    for r in products.itertuples():
+        if r.route is None:
+            continue
+        issues.extend(_check_route(pg, site_of, f_prod, r))
+    scope_sum = products["scope1"] + products["scope2"] + products["scope3_upstream"]
+    bad = (scope_sum - products["general_cfp"]).abs() > SCOPE_TOL
+    for r, total in zip(_rows(products, bad).itertuples(), scope_sum[bad.fillna(False)]):
+        issues.append(Issue(f_prod, r.src_line, "general_cfp",
+                            f"must equal scope1 + scope2 + scope3_upstream = {total:.6g}", "5.2.4",
+                            f"{r.general_cfp:g}"))
+    bad = products["scope3_allocable"] > products["scope3_upstream"] + SCOPE_TOL
+    for r in _rows(products, bad).itertuples():
+        issues.append(Issue(f_prod, r.src_line, "scope3_allocable",
+                            f"must not exceed scope3_upstream ({r.scope3_upstream:g})", "8.1.2",
+                            f"{r.scope3_allocable:g}"))
+    bad = products["cfp_period_end"] < products["cfp_period_start"]
+    for r in _rows(products, bad).itertuples():
+        issues.append(Issue(f_prod, r.src_line, "cfp_period_end", "must not be before cfp_period_start", "8.2.2"))
+    return issues
+
+
+def _check_route(pg: ProcessGraph, site_of: pd.Series, label: str, r: object) -> list[Issue]:
+    issues = []
+    route = split_route(r.route)  # type: ignore[attr-defined]
+    line = r.src_line  # type: ignore[attr-defined]
+    unknown = [n for n in route if n not in pg.graph]
+    if unknown or "" in route:
+        return [Issue(label, line, "route", "route names unknown node(s): " + ", ".join(unknown or ["''"]),
+                      "6.7", r.route)]  # type: ignore[attr-defined]
+    if len(set(route)) != len(route):
+        issues.append(Issue(label, line, "route", "route visits a node twice", "6.7", r.route))  # type: ignore[attr-defined]
+    for u, v in zip(route, route[1:]):
+        if not pg.has_material_edge(u, v):
+            issues.append(Issue(label, line, "route", f"'{u} > {v}' is not a material edge of edges.csv: "
+                                "the route must be a path of material flows", "6.7", r.route))  # type: ignore[attr-defined]
+    last_site = site_of.get(route[-1])
+    if r.site is not None and last_site is not None and last_site != r.site:  # type: ignore[attr-defined]
+        issues.append(Issue(label, line, "site", f"must be the site of the route's last node '{route[-1]}' "
+                            f"({last_site})", value=r.site))  # type: ignore[attr-defined]
+    return issues
+
+
+def check_projects(s: Scenario) -> list[Issue]:
+    """Rules of projects.csv and project_periods.csv (6.2.2.2, 6.6, 6.8)."""
+    issues: list[Issue] = []
+    p, per = s.projects, s.periods
+    f_p, f_per = s.label("projects.csv"), s.label("project_periods.csv")
+    nodes = set(s.model.nodes["node_id"].dropna())
+    for r in _rows(p, p["node"].notna() & ~p["node"].isin(nodes)).itertuples():
+        issues.append(Issue(f_p, r.src_line, "node", "unknown node (not in the plant model's nodes.csv)", "6.7",
+                            r.node))
+    for col in ("verifier", "statement_id"):
+        for r in _rows(p, (p["verified"] == True) & p[col].isna()).itertuples():  # noqa: E712
+            issues.append(Issue(f_p, r.src_line, col, "a verified project must name its verifier and statement",
+                                "6.8"))
+    known = set(p["project_id"].dropna())
+    for r in _rows(per, per["project_id"].notna() & ~per["project_id"].isin(known)).itertuples():
+        issues.append(Issue(f_per, r.src_line, "project_id", "unknown project (not in projects.csv)",
+                            value=r.project_id))
+    bad = per["period_end"] < per["period_start"]
+    for r in _rows(per, bad).itertuples():
+        issues.append(Issue(f_per, r.src_line, "period_end", "must not be before period_start", "6.2.2.2"))
+    too_long = per["period_end"] >= per["period_start"] + pd.DateOffset(years=1)
+    for r in _rows(per, too_long).itertuples():
+        issues.append(Issue(f_per, r.src_line, "period_end",
+                            "calculation period longer than one year (must end before "
+                            f"{(r.period_start + pd.DateOffset(years=1)).date()})", "6.2.2.2",
+                            str(r.period_end.date())))
+    ok = per.dropna(subset=["project_id", "period_start", "period_end"])
+    ok = ok[ok["period_end"] >= ok["period_start"]]
+    for _, rows in ok.sort_values(["project_id", "period_start"]).groupby("project_id"):
+        prev = None
+        for r in rows.itertuples():
+            if prev is not None and r.period_start <= prev.period_end:
+                issues.append(Issue(f_per, r.src_line, "period_start",
+                                    f"overlaps the project's period ending {prev.period_end.date()} (line "
+                                    f"{prev.src_line}): the same reductions would be counted twice", "6.6"))
+            prev = r
+    if not issues:
+        issues.extend(_check_groups(s, ok))
+    return issues
+
+
+def _check_groups(s: Scenario, per: pd.DataFrame) -> list[Issue]:
+    """6.6: rows of a node-level group must carry the node's identical data and consistent shares."""
+    issues: list[Issue] = []
+    f_per = s.label("project_periods.csv")
+    node_of = s.projects.set_index("project_id")["node"]
+    groups = overlap_groups(per, node_of)
+    for g, rows in per.groupby(groups[groups != ""]):
+        members = ", ".join(sorted(rows["project_id"].unique()))
+        head = rows.iloc[0]
+        for col in ("period_start", "period_end", "baseline_intensity", "output_t", "project_emissions_t"):
+            diff = rows[rows[col] != head[col]]
+            for r in diff.itertuples():
+                issues.append(Issue(
+                    f_per, r.src_line, col,
+                    f"projects {members} run at node {str(g).split('#')[0]} in overlapping periods; they are "
+                    f"calculated once at node level, so every row of the group must give the node's same "
+                    f"{col} (line {head['src_line']} gives {head[col]})", "6.6", str(getattr(r, col))))
+        shares = rows["attribution_share"]
+        if shares.notna().any() and shares.isna().any():
+            for r in rows[shares.isna()].itertuples():
+                issues.append(Issue(f_per, r.src_line, "attribution_share",
+                                    f"give a share on every row of the group ({members}) or on none", "6.6"))
+        elif shares.notna().all() and abs(shares.sum() - 1.0) > SHARE_TOL:
+            issues.append(Issue(f_per, int(rows["src_line"].iloc[0]), "attribution_share",
+                                f"shares of the group ({members}) must add up to 1", "6.6",
+                                f"{shares.sum():g}"))
+    solo = groups == ""
+    for r in _rows(per, solo & per["attribution_share"].notna()).itertuples():
+        issues.append(Issue(f_per, r.src_line, "attribution_share",
+                            "only for projects sharing a node in overlapping periods (6.6 group)", "6.6",
+                            f"{r.attribution_share:g}"))
+    return issues
+
+
+def check_orders(s: Scenario) -> list[Issue]:
+    """Rules of orders.csv: known products, method-specific columns."""
+    issues: list[Issue] = []
+    o = s.orders
+    f_o = s.label("orders.csv")
+    known = set(s.model.products["product_id"].dropna())
+    for r in _rows(o, o["product_id"].notna() & ~o["product_id"].isin(known)).itertuples():
+        issues.append(Issue(f_o, r.src_line, "product_id", "unknown product (not in the plant model's products.csv)",
+                            value=r.product_id))
+    for r in _rows(o, (o["method"] == "mass_balance") & o["alpha_max"].notna()).itertuples():
+        issues.append(Issue(f_o, r.src_line, "alpha_max",
+                            "alpha_max applies to GX Allocation orders only; leave it empty for mass_balance",
+                            "8.1.1", f"{r.alpha_max:g}"))
+    return issues
+
+
+def check_account(s: Scenario) -> list[Issue]:
+    """Rules of account.csv: known pools, never more used than the pool's REPs (7.2.1, 7.3.1)."""
+    issues: list[Issue] = []
+    a = s.account
+    if a.empty:
+        return issues
+    f_a = s.label("account.csv")
+    pools = compute_pools(s).set_index("pool_id")
+    key = a["project_id"].astype(str) + "@" + a["period_end"].dt.strftime("%Y-%m-%d")
+    unknown = a["project_id"].notna() & a["period_end"].notna() & ~key.isin(pools.index)
+    for r in _rows(a, unknown).itertuples():
+        issues.append(Issue(f_a, r.src_line, "period_end", "no such pool (project_id, period_end) in "
+                            "project_periods.csv", value=f"{r.project_id}, {r.period_end.date()}"))
+    used = a.assign(_key=key)[~unknown].groupby("_key")["used_t"].sum()
+    for k, u in used.items():
+        if u > pools.at[k, "reps_t"] + 1e-9:
+            line = int(a.loc[key == k, "src_line"].iloc[-1])
+            issues.append(Issue(f_a, line, "used_t",
+                                f"more REPs used than the pool holds ({pools.at[k, 'reps_t']:.3f} t-CO2e): "
+                                "the account may never go negative", "7.2.1, 7.3.1", f"{u:g}"))
+    return issues
+
+
+def check_scenario(s: Scenario) -> list[Issue]:
+    """Run every cross-table rule; later rules run only when the tables they rely on are sound."""
+    issues = check_model(s.model)
+    issues += check_projects(s)
+    issues += check_orders(s)
+    if not issues:
+        issues += check_account(s)
+    return issues

@@ -1,0 +1,156 @@
+"""Reading scenario folders and writing result folders; the only module that touches the file system."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from gxopt import schema
+from gxopt.errors import InputError, Issue, OutputError
+from gxopt.scenario import PlantModel, Scenario, display_path
+from gxopt.settings import ModelMeta, ScenarioSettings
+
+RESULT_MARKER = "summary.json"
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_scenario(path: str | os.PathLike[str]) -> tuple[Scenario | None, list[Issue]]:
+    """Read a scenario folder and its plant model; return the typed scenario and every issue found.
+
+    The scenario is None when the folder or its settings cannot be read at all. Cross-table rules
+    are not checked here (see :func:`gxopt.checks.check_scenario`).
+    """
+    root = Path(path)
+    issues: list[Issue] = []
+    if not root.is_dir():
+        return None, [Issue(str(root), None, None, "scenario folder not found")]
+    settings = _read_yaml_model(root / "scenario.yaml", ScenarioSettings, issues)
+    if settings is None:
+        return None, issues
+    model_dir = (root / settings.model).resolve()
+    if not model_dir.is_dir():
+        issues.append(Issue(str(root / "scenario.yaml"), None, "model", "plant model folder not found",
+                            value=settings.model))
+        return None, issues
+    meta = _read_yaml_model(model_dir / "model.yaml", ModelMeta, issues)
+    model_label = display_path(model_dir)
+    nodes, edges, products = (_read_csv(model_dir, t, model_label, issues) for t in schema.MODEL_TABLES)
+    projects, periods, orders, account = (_read_csv(root, t, display_path(root), issues) for t in schema.SCENARIO_TABLES)
+    if meta is None:
+        return None, issues
+    model = PlantModel(model_dir, meta, nodes, edges, products)
+    return Scenario(root, settings, model, projects, periods, orders, account), issues
+
+
+def _read_yaml_model(file: Path, model: type[M], issues: list[Issue]) -> M | None:
+    label = display_path(file)
+    if not file.is_file():
+        issues.append(Issue(label, None, None, "file not found"))
+        return None
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        issues.append(Issue(label, getattr(getattr(exc, "problem_mark", None), "line", None), None,
+                            f"not valid YAML: {exc}"))
+        return None
+    if not isinstance(data, dict):
+        issues.append(Issue(label, None, None, "must be a YAML mapping of keys to values"))
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or None
+            clause = "7.2.2" if key and key.startswith("mass_balance") else None
+            value = err.get("input")
+            issues.append(Issue(label, None, key, err["msg"], clause,
+                                None if isinstance(value, dict) else str(value)))
+        return None
+
+
+def _read_csv(folder: Path, table: schema.Table, folder_label: str,
+              issues: list[Issue]) -> pd.DataFrame:
+    file = folder / table.file
+    label = f"{folder_label}/{table.file}"
+    if not file.is_file():
+        if not table.optional_file:
+            issues.append(Issue(label, None, None, "file not found"))
+        return schema.empty_frame(table)
+    try:
+        raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True,
+                          encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        issues.append(Issue(label, None, None, f"cannot be read as CSV: {exc}".splitlines()[0]))
+        return schema.empty_frame(table)
+    typed, found = schema.parse_table(raw, table, label)
+    issues.extend(found)
+    return typed
+
+
+def input_digest(scenario: Scenario) -> str:
+    """SHA-256 over every input file of the scenario and its model (audit trail of a run)."""
+    h = hashlib.sha256()
+    files = [scenario.path / "scenario.yaml", scenario.model.path / "model.yaml"]
+    files += [scenario.model.path / t.file for t in schema.MODEL_TABLES]
+    files += [scenario.path / t.file for t in schema.SCENARIO_TABLES]
+    for f in files:
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
+    """Write result tables and ``summary.json`` to ``out_dir`` all at once or not at all.
+
+    Everything is written into a temporary sibling folder first and then swapped in, so a crash
+    leaves either the previous results or the new ones, never a mix. A non-empty folder that is not
+    a gxopt result folder is never overwritten.
+    """
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / RESULT_MARKER).is_file())):
+        msg = (f"{out}: exists and is not a gxopt result folder (no {RESULT_MARKER}); "
+               "refusing to overwrite it - choose another --out")
+        raise OutputError(msg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        for name, frame in tables.items():
+            _to_csv(frame, tmp / f"{name}.csv")
+        (tmp / RESULT_MARKER).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _to_csv(frame: pd.DataFrame, file: Path) -> None:
+    frame = frame.copy()
+    for c in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[c]):
+            frame[c] = frame[c].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(frame[c]):
+            frame[c] = frame[c].map({True: "true", False: "false"})
+    frame.to_csv(file, index=False, float_format="%.6f", lineterminator="\n")
+
+
+def read_result_tables(out_dir: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
+    """Read back the CSV tables of a result folder (for verification and comparison)."""
+    out = Path(out_dir)
+    return {f.stem: pd.read_csv(f) for f in sorted(out.glob("*.csv"))}
