@@ -71,7 +71,7 @@ def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[
     out["production_t"] = prod["production_t"]
     out["cfp_basis"] = prod["cfp_basis"]
     out["general_cfp"] = prod["general_cfp"]
-    out["rep_term"] = term.reindex(prod.index).fillna(0.0)
+    out["rep_term"] = term.reindex(prod.index).astype("float64").fillna(0.0)  # no connected REPs: no term
     out["residual_cfp"] = out["general_cfp"] + out["rep_term"]
     out["mb_cap_cfp"] = prod["scope1"] + prod["scope2"]
     out["non_allocable"] = prod["scope3_upstream"] - prod["scope3_allocable"]
@@ -87,7 +87,8 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame) -> Eligibili
     conn = connections(pg, s.projects, s.model.products)
     products, added = product_cfps(s, pools, conn)
     pools = pools.copy()
-    pools["alloc_limit_t"] = np.maximum(pools["pool_id"].map(added).fillna(0.0) - pools["used_t"], 0.0)
+    added_t = pools["pool_id"].map(added).astype("float64").fillna(0.0)  # pools added to no residual CFP
+    pools["alloc_limit_t"] = np.maximum(added_t - pools["used_t"], 0.0)
 
     prod = products.set_index("product_id")
     o = s.orders.drop(columns="src_line")
@@ -99,7 +100,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame) -> Eligibili
     cap_per_t = np.where(alloc, alpha * o["product_id"].map(prod["subject_cfp"]),
                          o["product_id"].map(prod["mb_cap_cfp"]))
     cap = o["tonnage_t"] * cap_per_t
-    cap = np.where(o["requested_reps_t"].notna(), np.minimum(cap, o["requested_reps_t"]), cap)
+    cap = np.fmin(cap, o["requested_reps_t"].to_numpy(float))  # an empty request caps nothing
     orders = o.assign(alpha_max=alpha.where(alloc), cap_per_t=cap_per_t, cap_t=cap)
 
     reason = pd.Series("", index=o.index, dtype=object)

@@ -67,7 +67,7 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     o["gx_tonnage_t"] = o["alpha"] * o["tonnage_t"]
     o["value"] = o["reps_t"] * o["premium"]
     cert = allocations.groupby("order_id")["certifiable"].all()
-    o["certifiable"] = (o["order_id"].map(cert).fillna(False).astype(bool)) & (o["reps_t"] > 0)
+    o["certifiable"] = o["order_id"].isin(cert.index[cert.astype(bool)]) & (o["reps_t"] > 0)
     status = np.select(
         [o["reason"] != "", o["reps_t"] >= o["cap_t"] - FILL_TOL * np.maximum(1.0, o["cap_t"]), o["reps_t"] > 0],
         ["ineligible", "filled", "partial"], "unfilled")

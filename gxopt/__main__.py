@@ -1,0 +1,5 @@
+"""``python -m gxopt``."""
+
+from gxopt.cli import main
+
+main()

@@ -1,0 +1,156 @@
+"""Command line: ``gxopt run``, ``gxopt validate``, ``gxopt schema``.
+
+Exit codes: 0 success; 2 bad input or unsafe output folder (every problem listed, no traceback);
+3 the solver found no proven optimum; 4 the independent verification failed (a bug: please report);
+1 any other internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gxopt import __version__
+from gxopt.errors import GxoptError, InputError, OutputError, SolverError, VerificationError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="gxopt: allocate verified emission reductions (REPs) to orders under the JISF GX Steel "
+                       "Guidelines v4.1 (GX Mass Balance and GX Allocation).")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+EXIT_INPUT, EXIT_SOLVER, EXIT_VERIFY, EXIT_INTERNAL = 2, 3, 4, 1
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    if isinstance(exc, InputError):
+        err.print(f"[bold red]error:[/] {len(exc.issues)} problem(s) in the inputs:")
+        for issue in exc.issues:
+            err.print(f"  - {issue}", markup=False)
+        return typer.Exit(EXIT_INPUT)
+    if isinstance(exc, OutputError):
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        return typer.Exit(EXIT_INPUT)
+    if isinstance(exc, SolverError):
+        err.print(f"[bold red]solver error:[/] {exc}")
+        return typer.Exit(EXIT_SOLVER)
+    if isinstance(exc, VerificationError):
+        err.print(f"[bold red]verification failed[/] (nothing was written; please report this):\n{exc}",
+                  markup=True)
+        return typer.Exit(EXIT_VERIFY)
+    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+              "Set GXOPT_DEBUG=1 to see the traceback.")
+    return typer.Exit(EXIT_INTERNAL)
+
+
+def _guarded(fn):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (GxoptError, Exception) as exc:
+            if os.environ.get("GXOPT_DEBUG"):
+                raise
+            raise _fail(exc) from None
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    return wrapper
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder (holds scenario.yaml).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")] = Path("out"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on screen.")] = False,
+) -> None:
+    """Validate, allocate, verify and write the results of SCENARIO."""
+    from gxopt.pipeline import run as run_pipeline
+
+    try:
+        if quiet:
+            result = run_pipeline(scenario, out=out_dir)
+        else:
+            with err.status("gxopt") as status:
+                result = run_pipeline(scenario, out=out_dir, progress=lambda m: status.update(f"gxopt: {m}"))
+    except BaseException as exc:  # noqa: BLE001
+        if isinstance(exc, KeyboardInterrupt) or os.environ.get("GXOPT_DEBUG"):
+            raise
+        raise _fail(exc) from None
+    if not quiet:
+        _print_summary(result.summary, result.results.orders, result.results.pools, out_dir)
+
+
+def _print_summary(summary: dict, orders, pools, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    t = summary["totals"]
+    out.print(f"[bold]{summary['scenario']}[/] - {summary['organization']} - as of {summary['as_of']}"
+              + ("  [yellow](what-if: unverified REPs allowed, nothing certifiable)[/]" if summary["what_if"] else ""))
+    tab = Table(title="Orders by method", show_edge=False)
+    for col in ("method", "orders", "served", "REPs t-CO2e", "GX tonnage t", "value"):
+        tab.add_column(col, justify="right" if col != "method" else "left")
+    for m, d in summary["by_method"].items():
+        tab.add_row(m, f"{d['orders']:,}", f"{d['served']:,}", f"{d['reps_t']:,.1f}", f"{d['gx_tonnage_t']:,.1f}",
+                    f"{d['value']:,.0f}")
+    out.print(tab)
+    tab = Table(title="Pools (project x calculation period)", show_edge=False)
+    for col in ("pool", "REPs", "used", "remaining", "expires", "shadow price", "note"):
+        tab.add_column(col, justify="left" if col in ("pool", "note", "expires") else "right")
+    for r in pools.itertuples():
+        tab.add_row(r.pool_id, f"{r.reps_t:,.1f}", f"{r.used_t:,.1f}", f"{r.remaining_t:,.1f}",
+                    str(r.expires.date()), f"{r.shadow_price:,.2f}", r.reason or "")
+    out.print(tab)
+    status = ", ".join(f"{k} {v}" for k, v in t["orders_by_status"].items())
+    out.print(f"orders: {status}; REPs used {t['used_run_t']:,.1f} of {t['usable_available_t']:,.1f} usable t-CO2e; "
+              f"value {t['value']:,.0f}")
+    out.print(f"organization emissions: actual {t['emissions_general_t']:,.0f} t-CO2e, after allocation "
+              f"{t['emissions_after_allocation_t']:,.0f} (never lower, 8.1)")
+    out.print(f"verified: every constraint re-checked independently; results in [bold]{out_dir}[/]")
+
+
+@app.command()
+@_guarded
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder (holds scenario.yaml).")],
+) -> None:
+    """Check SCENARIO and its plant model against the file contract and the guideline's rules."""
+    from gxopt.pipeline import validate as validate_scenario
+
+    s = validate_scenario(scenario)
+    out.print(f"[green]ok[/]: {s.name}: {len(s.model.nodes)} nodes, {len(s.model.edges)} edges, "
+              f"{len(s.model.products)} products, {len(s.projects)} projects, {len(s.periods)} periods, "
+              f"{len(s.orders)} orders, {len(s.account)} account rows")
+
+
+@app.command()
+def schema() -> None:
+    """Print the file contract (every input table, column, unit and rule) as markdown."""
+    from gxopt import schema as sch
+
+    for table in sch.MODEL_TABLES + sch.SCENARIO_TABLES:
+        out.print(sch.markdown(table), markup=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the versions of gxopt and its solver stack."""
+    import highspy  # noqa: F401  (only to report the version)
+    import networkx
+    import pandas
+    import pyomo.version
+
+    from importlib.metadata import version as v
+
+    out.print(f"gxopt {__version__}; pyomo {pyomo.version.version}; highspy {v('highspy')}; pandas "
+              f"{pandas.__version__}; networkx {networkx.__version__}; python {sys.version.split()[0]}")
+
+
+def main() -> None:
+    """Entry point for ``python -m gxopt``."""
+    app()
