@@ -24,11 +24,13 @@ from gxopt.lp.names import STAGES
 
 
 def _groups(keys: np.ndarray) -> dict[object, list[int]]:
+    """Positions of each distinct key: ``{key: [i, ...]}`` in ascending position order."""
+    if len(keys) == 0:
+        return {}
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     cuts = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
-    return {sorted_keys[g[0]]: g.tolist() for g in (order[s:e] for s, e in
-            zip(np.r_[0, cuts], np.r_[cuts, len(keys)])) if len(g)} if len(keys) else {}
+    return {sorted_keys[s]: order[s:e].tolist() for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(keys)])}
 
 
 def define_sets(m: pyo.ConcreteModel, elig: Eligibility) -> None:
