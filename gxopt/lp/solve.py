@@ -2,7 +2,7 @@
 
 Stages are solved one after the other on one persistent HiGHS instance (hot starts). After each
 stage the model is restricted to that stage's optimal face by complementary slackness with the
-stage's optimal duals: every arc at zero with a non-zero reduced cost is fixed at zero and every
+stage's optimal duals: every arc at zero with a non-zero reduced cost gets an upper bound of zero and every
 tight constraint with a non-zero dual becomes an equality. The current optimum stays feasible, so
 later stages can only choose among solutions of exactly the same earlier objective values: the
 first objective loses nothing, not even a tolerance. Any non-optimal termination raises
@@ -41,8 +41,8 @@ def _restrict_to_optimal_face(m: pyo.ConcreteModel, res: object, tol: float) -> 
     rc = loader.get_reduced_costs()
     for a in m.ARCS:
         var = m.reps[a]
-        if not var.fixed and abs(float(rc.get(var, 0.0))) > tol and abs(pyo.value(var)) <= tol:
-            var.fix(0.0)
+        if var.ub is None and abs(float(rc.get(var, 0.0))) > tol and abs(pyo.value(var)) <= tol:
+            var.setub(0.0)  # a bound, not var.fix(): the persistent interface removes fixed columns one by one
     cons = [c for fam in ("pool_account", "order_cap", "allocation_conservation")
             for c in m.component(fam).values()]
     duals = loader.get_duals(cons)
@@ -80,7 +80,7 @@ def solve(m: pyo.ConcreteModel, *, dual_tol: float = 1e-7, time_limit: float = 6
         obj.activate()
         t0 = time.perf_counter()
         res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                        time_limit=time_limit, solver_options={"output_flag": False, "threads": 1})
+                        time_limit=time_limit, solver_options={"output_flag": False, "threads": 1, "simplex_strategy": 4})
         seconds[name] = time.perf_counter() - t0
         ok = (res.termination_condition == TerminationCondition.convergenceCriteriaSatisfied
               and res.solution_status == SolutionStatus.optimal)
