@@ -101,10 +101,12 @@ def _print_summary(summary: dict, orders, pools, out_dir: Path) -> None:  # type
     out.print(tab)
     tab = Table(title="Pools (project x calculation period)", show_edge=False)
     for col in ("pool", "REPs", "used", "remaining", "expires", "shadow price", "note"):
-        tab.add_column(col, justify="left" if col in ("pool", "note", "expires") else "right")
+        tab.add_column(col, justify="left" if col in ("pool", "note", "expires") else "right",
+                       no_wrap=col != "note")
     for r in pools.itertuples():
-        tab.add_row(r.pool_id, f"{r.reps_t:,.1f}", f"{r.used_t:,.1f}", f"{r.remaining_t:,.1f}",
-                    str(r.expires.date()), f"{r.shadow_price:,.2f}", r.reason or "")
+        note = (r.reason or "").split(":")[0].split(" (")[0]
+        tab.add_row(r.pool_id, f"{r.reps_t:,.0f}", f"{r.used_t:,.0f}", f"{abs(r.remaining_t) if abs(r.remaining_t) < 0.05 else r.remaining_t:,.0f}",
+                    str(r.expires.date()), f"{r.shadow_price:,.2f}", note)
     out.print(tab)
     status = ", ".join(f"{k} {v}" for k, v in t["orders_by_status"].items())
     out.print(f"orders: {status}; REPs used {t['used_run_t']:,.1f} of {t['usable_available_t']:,.1f} usable t-CO2e; "
