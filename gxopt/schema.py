@@ -153,9 +153,10 @@ PROJECT_PERIODS = Table(
         _date("period_start", "First day of the calculation period.", clause="6.2.2.2"),
         _date("period_end", "Last day of the calculation period (at most one year after the start).",
               clause="6.2.2.2"),
-        _float("baseline_intensity", "Actual pre-project emissions per t of output at the node.", "t-CO2e/t",
+        _float("baseline_intensity", "Actual pre-project emissions per unit of output at the node.", "t-CO2e/t",
                ge=0, clause="6.1"),
-        _float("output_t", "Output of the node in the period.", "t", gt=0),
+        _float("output_t", "Output of the node in the period, in the unit baseline_intensity is per "
+               "(t of product; MWh for a power plant).", "t", gt=0),
         _float("project_emissions_t", "Actual emissions of the node in the period with the project.", "t-CO2e",
                ge=0, clause="6"),
         _float("uncertainty", "Relative uncertainty; REPs are reduced by it.", "fraction", ge=0, lt=1,
