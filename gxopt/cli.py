@@ -1,8 +1,9 @@
 """Command line: ``gxopt run``, ``gxopt validate``, ``gxopt schema``.
 
-Exit codes: 0 success; 2 bad input or unsafe output folder (every problem listed, no traceback);
-3 the solver found no proven optimum; 4 the independent verification failed (a bug: please report);
-1 any other internal error.
+Exit codes: 0 success; 2 bad input, unsafe output folder or a change the ledger's rules refuse (every
+problem listed, no traceback); 3 the solver found no proven optimum; 4 the independent verification
+failed (a bug: please report); 5 the ledger is busy (another batch held the lock too long); 6 the
+ledger audit found a stored row edited or deleted; 1 any other internal error.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
-EXIT_INPUT, EXIT_SOLVER, EXIT_VERIFY, EXIT_INTERNAL = 2, 3, 4, 1
+EXIT_INPUT, EXIT_SOLVER, EXIT_VERIFY, EXIT_BUSY, EXIT_TAMPER, EXIT_INTERNAL = 2, 3, 4, 5, 6, 1
+ledger_app = typer.Typer(no_args_is_help=True, help="The ledger: verify, export, void, balances.")
+attribute_app = typer.Typer(no_args_is_help=True, help="Downstream attribute certificates (7.5).")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(attribute_app, name="attribute")
+DbOption = Annotated[str, typer.Option("--db", help="Ledger database URL: sqlite:///gx.db or postgresql+psycopg://...")]
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -33,6 +39,14 @@ def _fail(exc: BaseException) -> typer.Exit:
         err.print(f"[bold red]error:[/] {len(exc.issues)} problem(s) in the inputs:")
         for issue in exc.issues:
             err.print(f"  - {issue}", markup=False)
+        return typer.Exit(EXIT_INPUT)
+    from gxopt.ledger.db import LedgerBusy, LedgerError
+
+    if isinstance(exc, LedgerBusy):
+        err.print(f"[bold yellow]ledger busy:[/] {exc}")
+        return typer.Exit(EXIT_BUSY)
+    if isinstance(exc, LedgerError):
+        err.print(f"[bold red]refused:[/] {exc}")
         return typer.Exit(EXIT_INPUT)
     if isinstance(exc, OutputError):
         err.print(f"[bold red]error:[/] {exc}", markup=True)
@@ -151,6 +165,126 @@ def version() -> None:
 
     out.print(f"gxopt {__version__}; pyomo {pyomo.version.version}; highspy {v('highspy')}; pandas "
               f"{pandas.__version__}; networkx {networkx.__version__}; python {sys.version.split()[0]}")
+
+
+@app.command()
+@_guarded
+def batch(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder (holds scenario.yaml).")],
+    db: DbOption = "sqlite:///gx.db",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another batch to finish.")] = 60.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Nightly batch: credit verified pools, expire lapsed REPs, allocate open orders, issue certificates.
+
+    All in one transaction: a killed batch leaves the ledger as it was; a rerun issues nothing new.
+    """
+    from gxopt.ledger.batch import batch as run_batch
+
+    if quiet:
+        summary = run_batch(scenario, db, wait=wait)
+    else:
+        with err.status("gxopt batch") as status:
+            summary = run_batch(scenario, db, wait=wait, progress=lambda m: status.update(f"gxopt batch: {m}"))
+    if quiet:
+        return
+    tab = Table(title=f"Batch {summary['batch_id'][:12]} - {summary['scenario']} as of {summary['as_of']}",
+                show_header=False, show_edge=False)
+    tab.add_column("", style="bold")
+    tab.add_column("", justify="right")
+    for label, key in (("pools credited", "pools_credited"), ("pools adjusted", "pools_adjusted"),
+                       ("REPs expired, t-CO2e", "expired_t"), ("open orders", "open_orders"),
+                       ("certificates issued", "certificates_issued"), ("REPs issued, t-CO2e", "reps_issued_t"),
+                       ("value", "value")):
+        v = summary[key]
+        tab.add_row(label, f"{v:,.3f}" if isinstance(v, float) else f"{v:,}")
+    if summary["first_certificate"]:
+        tab.add_row("certificates", f"{summary['first_certificate']} .. {summary['last_certificate']}")
+    tab.add_row("journal head", summary["journal_head"][:16])
+    out.print(tab)
+
+
+@ledger_app.command("verify")
+@_guarded
+def ledger_verify(db: DbOption) -> None:
+    """Re-check the hash chain, balances and certificates; exit 6 naming the first bad entry."""
+    from gxopt.ledger.audit import audit
+    from gxopt.ledger.db import connect
+
+    with connect(db).connect() as conn:
+        problems = audit(conn)
+    if problems:
+        err.print("[bold red]ledger audit failed:[/]")
+        for p_ in problems:
+            err.print(f"  - {p_}", markup=False)
+        raise typer.Exit(EXIT_TAMPER)
+    out.print("[green]ok[/]: hash chain intact, every balance reconciles with the journal, every certificate "
+              "matches what was issued")
+
+
+@ledger_app.command("export")
+@_guarded
+def ledger_export(db: DbOption, out_dir: Annotated[Path, typer.Option("--out", "-o")]) -> None:
+    """Write journal.csv, balances.csv, certificates.csv, certificate_lines.csv for a verifier."""
+    from gxopt.ledger.audit import export
+    from gxopt.ledger.db import connect
+
+    with connect(db).connect() as conn:
+        summary = export(conn, out_dir)
+    out.print(f"exported {summary['journal_entries']} journal entries, {summary['pools']} pools, "
+              f"{summary['certificates']} certificates to {out_dir}; pools reconcile: {summary['all_pools_reconcile']}")
+    if summary["audit_problems"]:
+        err.print("[bold red]the ledger audit found problems (see summary.json)[/]")
+        raise typer.Exit(EXIT_TAMPER)
+
+
+@ledger_app.command("void")
+@_guarded
+def ledger_void(certificate: str, reason: Annotated[str, typer.Option(help="Why it is voided.")], db: DbOption) -> None:
+    """Void a certificate: its REPs return to their pools by reverse entries."""
+    from gxopt.ledger import certificates as certs
+    from gxopt.ledger.db import connect, writer
+
+    with writer(connect(db), f"void {certificate}") as conn:
+        grams = certs.void(conn, certificate, reason)
+    out.print(f"voided {certificate}: {grams / 1e6:,.6f} t-CO2e returned to their pools")
+
+
+@ledger_app.command("balances")
+@_guarded
+def ledger_balances(db: DbOption) -> None:
+    """Show every pool's credited, issued, reversed, expired and remaining REPs."""
+    import sqlalchemy as sa
+
+    from gxopt.ledger.db import connect
+    from gxopt.ledger.tables import pool_balance
+
+    tab = Table(title="Pool balances, t-CO2e", show_edge=False)
+    for col in ("pool", "credited", "issued", "reversed", "expired", "remaining"):
+        tab.add_column(col, justify="left" if col == "pool" else "right")
+    with connect(db).connect() as conn:
+        for r in conn.execute(sa.select(pool_balance).order_by(pool_balance.c.pool_id)):
+            tab.add_row(r.pool_id, *(f"{v / 1e6:,.3f}" for v in (r.credited_g + r.adjusted_g, r.issued_g,
+                                                                 r.reversed_g, r.expired_g, r.remaining_g)))
+    out.print(tab)
+
+
+@attribute_app.command("transfer")
+@_guarded
+def attribute_transfer(
+    certificate: str,
+    to: Annotated[str, typer.Option("--to", help="Secondary customer.")],
+    reps: Annotated[float, typer.Option("--reps", help="t-CO2e of attributes passed on.")],
+    db: DbOption,
+    from_transfer: Annotated[str | None, typer.Option(help="Pass on from an earlier transfer (chains).")] = None,
+) -> None:
+    """Record a customer's attribute certificate for a secondary customer (7.5)."""
+    from gxopt.ledger import certificates as certs
+    from gxopt.ledger.db import connect, writer
+
+    with writer(connect(db), f"transfer {certificate}") as conn:
+        tid = certs.transfer(conn, certificate, to, reps, from_transfer)
+    out.print(f"recorded attribute transfer {tid}: {reps:,.6f} t-CO2e to {to}")
 
 
 def main() -> None:

@@ -57,5 +57,15 @@ class ModelMeta(_Strict):
     """The keys of ``model.yaml``."""
 
     organization: str = Field(min_length=1)
+    code: str | None = Field(None, pattern=r"^[A-Z0-9]{2,12}$",
+                             description="Short organization code used in certificate ids (default: initials).")
     country: str | None = None
     description: str | None = None
+
+
+def organization_code(meta: ModelMeta) -> str:
+    """Certificate-id code of the organization: ``code`` or the initials of its name (e.g. KSC)."""
+    if meta.code:
+        return meta.code
+    letters = "".join(w[0] for w in meta.organization.split() if w[:1].isalnum()).upper()
+    return letters[:12] or "ORG"

@@ -1,0 +1,99 @@
+"""Connecting to the ledger database, migrating it, and the one writer lock every change goes through.
+
+SQLite: each transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken at once, so a second
+writer waits up to ``wait`` seconds, then stops with :class:`LedgerBusy`); foreign keys are on.
+PostgreSQL: the writer lock is the row lock on ``ledger_lock``, taken with ``lock_timeout``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from gxopt.errors import GxoptError
+from gxopt.ledger.tables import ledger_lock
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class LedgerError(GxoptError):
+    """A ledger rule refused the change (nothing was written)."""
+
+
+class LedgerBusy(LedgerError):
+    """Another writer holds the ledger lock and did not release it in time."""
+
+
+def connect(url: str, wait: float = 60.0) -> sa.Engine:
+    """Engine for ``url`` (``sqlite:///gx.db`` or ``postgresql+psycopg://...``), migrated to the newest schema."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": wait})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # let the 'begin' hook below emit BEGIN itself
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    engine.info = {"wait": wait}  # type: ignore[attr-defined]
+    upgrade(engine)
+    return engine
+
+
+def _alembic_config(conn: sa.Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Bring the database to the newest migration (no-op when it is there already)."""
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+
+
+def now() -> str:
+    """UTC timestamp as ISO text (what the journal stores)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@contextlib.contextmanager
+def writer(engine: sa.Engine, holder: str) -> Iterator[sa.Connection]:
+    """One write transaction holding the ledger lock; everything in it commits together or not at all."""
+    wait = float(getattr(engine, "info", {}).get("wait", 60.0))
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
+            conn.execute(sa.update(ledger_lock).where(ledger_lock.c.id == 1)
+                         .values(holder=f"{holder} pid {os.getpid()}", since=now()))
+            yield conn
+    except sa.exc.OperationalError as exc:
+        text = str(exc.orig).lower()
+        if "locked" in text or "lock timeout" in text or "canceling statement" in text:
+            msg = (f"the ledger is busy: another writer (e.g. a batch) held the lock for more than {wait:g} s; "
+                   "nothing was written - try again when it has finished")
+            raise LedgerBusy(msg) from None
+        raise

@@ -1,0 +1,139 @@
+"""Table definitions of the ledger (SQLAlchemy Core). Amounts are integers in g CO2e: exact sums, exact checks.
+
+``pool_balance`` is derived from ``journal`` (maintained in the same transaction and reconciled by
+``gxopt ledger verify``); its CHECK constraints make the database itself refuse a negative balance.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+G_PER_T = 1_000_000
+
+metadata = sa.MetaData()
+
+ledger_lock = sa.Table(
+    "ledger_lock", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("holder", sa.String(200)),
+    sa.Column("since", sa.String(40)),
+)
+
+pools = sa.Table(
+    "pools", metadata,
+    sa.Column("pool_id", sa.String(200), primary_key=True),
+    sa.Column("project_id", sa.String(100), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("gas", sa.String(10), nullable=False),
+    sa.Column("verifier", sa.String(200)),
+    sa.Column("statement_id", sa.String(200)),
+    sa.Column("expires", sa.Date, nullable=False),
+)
+
+pool_balance = sa.Table(
+    "pool_balance", metadata,
+    sa.Column("pool_id", sa.String(200), sa.ForeignKey("pools.pool_id"), primary_key=True),
+    sa.Column("credited_g", sa.BigInteger, nullable=False, default=0),
+    sa.Column("adjusted_g", sa.BigInteger, nullable=False, default=0),
+    sa.Column("issued_g", sa.BigInteger, nullable=False, default=0),
+    sa.Column("reversed_g", sa.BigInteger, nullable=False, default=0),
+    sa.Column("expired_g", sa.BigInteger, nullable=False, default=0),
+    sa.Column("remaining_g", sa.BigInteger, nullable=False, default=0),
+    sa.CheckConstraint("remaining_g >= 0", name="ck_pool_balance_never_negative"),
+    sa.CheckConstraint("remaining_g = credited_g + adjusted_g - issued_g + reversed_g - expired_g",
+                       name="ck_pool_balance_reconciles"),
+    sa.CheckConstraint("reversed_g <= issued_g", name="ck_pool_balance_reverse_le_issue"),
+)
+
+journal = sa.Table(
+    "journal", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entry_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("batch_id", sa.String(64)),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("pool_id", sa.String(200), sa.ForeignKey("pools.pool_id")),
+    sa.Column("amount_g", sa.BigInteger, nullable=False),
+    sa.Column("certificate_id", sa.String(100)),
+    sa.Column("reason", sa.Text),
+    sa.Column("meta", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.CheckConstraint("kind in ('credit','issue','reverse','expire','adjust','attribute')", name="ck_journal_kind"),
+)
+
+certificates = sa.Table(
+    "certificates", metadata,
+    sa.Column("certificate_id", sa.String(100), primary_key=True),
+    sa.Column("order_id", sa.String(200), nullable=False),
+    sa.Column("method", sa.String(20), nullable=False),
+    sa.Column("customer", sa.String(200), nullable=False),
+    sa.Column("product_id", sa.String(200), nullable=False),
+    sa.Column("tonnage_t", sa.Float, nullable=False),
+    sa.Column("reps_g", sa.BigInteger, nullable=False),
+    sa.Column("general_cfp", sa.Float, nullable=False),
+    sa.Column("residual_cfp", sa.Float),
+    sa.Column("allocated_cfp", sa.Float),
+    sa.Column("alpha", sa.Float, nullable=False),
+    sa.Column("gx_tonnage_t", sa.Float, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("issued_at", sa.String(40), nullable=False),
+    sa.Column("voided_at", sa.String(40)),
+    sa.Column("void_reason", sa.Text),
+    sa.CheckConstraint("status in ('issued','void')", name="ck_certificate_status"),
+    sa.CheckConstraint("method in ('mass_balance','allocation')", name="ck_certificate_method"),
+    sa.CheckConstraint("reps_g > 0", name="ck_certificate_positive"),
+)
+sa.Index("uq_one_active_certificate_per_order", certificates.c.order_id, unique=True,
+         sqlite_where=certificates.c.status == "issued", postgresql_where=certificates.c.status == "issued")
+
+certificate_lines = sa.Table(
+    "certificate_lines", metadata,
+    sa.Column("certificate_id", sa.String(100), sa.ForeignKey("certificates.certificate_id"), primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True),
+    sa.Column("pool_id", sa.String(200), sa.ForeignKey("pools.pool_id"), nullable=False),
+    sa.Column("project_id", sa.String(100), nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("gas", sa.String(10), nullable=False),
+    sa.Column("reps_g", sa.BigInteger, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
+    sa.CheckConstraint("reps_g > 0", name="ck_line_positive"),
+)
+
+attribute_transfers = sa.Table(
+    "attribute_transfers", metadata,
+    sa.Column("transfer_id", sa.String(120), primary_key=True),
+    sa.Column("certificate_id", sa.String(100), sa.ForeignKey("certificates.certificate_id"), nullable=False),
+    sa.Column("parent_transfer_id", sa.String(120), sa.ForeignKey("attribute_transfers.transfer_id")),
+    sa.Column("from_customer", sa.String(200), nullable=False),
+    sa.Column("to_customer", sa.String(200), nullable=False),
+    sa.Column("reps_g", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.CheckConstraint("reps_g > 0", name="ck_transfer_positive"),
+)
+
+journal_head = sa.Table(
+    "journal_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+counters = sa.Table(
+    "counters", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+batches = sa.Table(
+    "batches", metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("scenario", sa.String(500), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("input_sha256", sa.String(64), nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+)
