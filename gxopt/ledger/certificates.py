@@ -41,8 +41,15 @@ def next_certificate_id(conn: sa.Connection, org_code: str, year: int) -> str:
     return f"GX-{org_code}-{year}-{value:06d}"
 
 
+MIN_LINE_G = 1_000  # 1 kg CO2e: smaller lines are rounding dust, never issued
+
+
 def to_grams(allocations: pd.DataFrame, remaining_g: dict[str, int]) -> pd.DataFrame:
-    """Certificate lines in whole grams: each line rounded down, then clipped so no pool is overdrawn."""
+    """Certificate lines in whole grams: each line rounded down, then clipped so no pool is overdrawn.
+
+    Lines under :data:`MIN_LINE_G` are rounding dust from earlier floors and are not issued (so a rerun
+    never turns the grams left behind into a new certificate).
+    """
     al = allocations.copy()
     al["reps_g"] = (al["reps_t"] * G_PER_T).astype("float64").apply(lambda v: int(v // 1))
     for pool_id, rows in al.groupby("pool_id"):
@@ -53,7 +60,7 @@ def to_grams(allocations: pd.DataFrame, remaining_g: dict[str, int]) -> pd.DataF
             cut = min(excess, int(al.at[idx, "reps_g"]))
             al.at[idx, "reps_g"] -= cut
             excess -= cut
-    return al[al["reps_g"] > 0]
+    return al[al["reps_g"] >= MIN_LINE_G]
 
 
 def issue(conn: sa.Connection, *, org_code: str, year: int, batch_id: str, order: dict[str, Any],

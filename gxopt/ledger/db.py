@@ -7,6 +7,7 @@ PostgreSQL: the writer lock is the row lock on ``ledger_lock``, taken with ``loc
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import os
@@ -33,8 +34,31 @@ class LedgerBusy(LedgerError):
     """Another writer holds the ledger lock and did not release it in time."""
 
 
+_ENGINES: dict[tuple[str, float], sa.Engine] = {}
+
+
+def dispose_all() -> None:
+    """Close every pooled connection of every engine this process opened."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+atexit.register(dispose_all)
+
+
 def connect(url: str, wait: float = 60.0) -> sa.Engine:
-    """Engine for ``url`` (``sqlite:///gx.db`` or ``postgresql+psycopg://...``), migrated to the newest schema."""
+    """Engine for ``url`` (``sqlite:///gx.db`` or ``postgresql+psycopg://...``), migrated to the newest schema.
+
+    Engines are kept per (url, wait) for the life of the process, so their connection pools are reused.
+    """
+    key = (url, wait)
+    if key not in _ENGINES:
+        _ENGINES[key] = _create(url, wait)
+    return _ENGINES[key]
+
+
+def _create(url: str, wait: float) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": wait})
 
