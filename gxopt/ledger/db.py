@@ -67,12 +67,14 @@ def _create(url: str, wait: float) -> sa.Engine:
             dbapi_conn.isolation_level = None  # let the 'begin' hook below emit BEGIN itself
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
             cur.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            write = conn.get_execution_options().get("gx_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
     engine.info = {"wait": wait}  # type: ignore[attr-defined]
@@ -94,8 +96,10 @@ def upgrade(engine: sa.Engine) -> None:
         current = MigrationContext.configure(conn).get_current_revision()
     if current == head:
         return
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "head")
+    with _busy_errors(engine), engine.connect() as conn:
+        conn.execution_options(gx_write=True)
+        with conn.begin():
+            command.upgrade(_alembic_config(conn), "head")
 
 
 def now() -> str:
@@ -106,14 +110,27 @@ def now() -> str:
 @contextlib.contextmanager
 def writer(engine: sa.Engine, holder: str) -> Iterator[sa.Connection]:
     """One write transaction holding the ledger lock; everything in it commits together or not at all."""
-    wait = float(getattr(engine, "info", {}).get("wait", 60.0))
-    try:
-        with engine.begin() as conn:
+    wait = _wait(engine)
+    with _busy_errors(engine), engine.connect() as conn:
+        conn.execution_options(gx_write=True)
+        with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'")
             conn.execute(sa.update(ledger_lock).where(ledger_lock.c.id == 1)
                          .values(holder=f"{holder} pid {os.getpid()}", since=now()))
             yield conn
+
+
+def _wait(engine: sa.Engine) -> float:
+    return float(getattr(engine, "info", {}).get("wait", 60.0))
+
+
+@contextlib.contextmanager
+def _busy_errors(engine: sa.Engine) -> Iterator[None]:
+    """Turn the database's lock-wait failures into :class:`LedgerBusy` with a plain message."""
+    wait = _wait(engine)
+    try:
+        yield
     except sa.exc.OperationalError as exc:
         text = str(exc.orig).lower()
         if "locked" in text or "lock timeout" in text or "canceling statement" in text:
