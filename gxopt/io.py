@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -96,21 +97,36 @@ def _read_csv(folder: Path, table: schema.Table, folder_label: str,
     return typed
 
 
+def input_copies(scenario: Scenario) -> dict[str, Path | str]:
+    """The inputs as kept in a result folder: the files, with scenario.yaml pointing at ``../model``,
+    so ``gxopt run OUT/inputs/scenario`` reruns exactly the same run."""
+    copies: dict[str, Path | str] = dict(input_files(scenario))
+    text = (scenario.path / "scenario.yaml").read_text(encoding="utf-8")
+    copies["inputs/scenario/scenario.yaml"] = re.sub(r"(?m)^model:.*$", "model: ../model", text, count=1)
+    return copies
+
+
+def input_files(scenario: Scenario) -> dict[str, Path]:
+    """Every input file of a run, keyed by where it is kept in a result folder (``inputs/...``)."""
+    files = {"inputs/scenario/scenario.yaml": scenario.path / "scenario.yaml",
+             "inputs/model/model.yaml": scenario.model.path / "model.yaml"}
+    files |= {f"inputs/model/{t.file}": scenario.model.path / t.file for t in schema.MODEL_TABLES}
+    files |= {f"inputs/scenario/{t.file}": scenario.path / t.file for t in schema.SCENARIO_TABLES}
+    return {k: v for k, v in files.items() if v.is_file()}
+
+
 def input_digest(scenario: Scenario) -> str:
     """SHA-256 over every input file of the scenario and its model (audit trail of a run)."""
     h = hashlib.sha256()
-    files = [scenario.path / "scenario.yaml", scenario.model.path / "model.yaml"]
-    files += [scenario.model.path / t.file for t in schema.MODEL_TABLES]
-    files += [scenario.path / t.file for t in schema.SCENARIO_TABLES]
-    for f in files:
-        if f.is_file():
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
+    for f in input_files(scenario).values():
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 
-def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
-    """Write result tables and ``summary.json`` to ``out_dir`` all at once or not at all.
+def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_dir: str | os.PathLike[str],
+                  copies: dict[str, Path | str] | None = None) -> Path:
+    """Write result tables, ``summary.json`` and ``copies`` (relative name -> file) to ``out_dir`` at once or not at all.
 
     Everything is written into a temporary sibling folder first and then swapped in, so a crash
     leaves either the previous results or the new ones, never a mix. A non-empty folder that is not
@@ -126,6 +142,12 @@ def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_
     try:
         for name, frame in tables.items():
             _to_csv(frame, tmp / f"{name}.csv")
+        for rel, src in (copies or {}).items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(src, str):
+                (tmp / rel).write_text(src, encoding="utf-8")
+            else:
+                shutil.copyfile(src, tmp / rel)
         (tmp / RESULT_MARKER).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         old = None
         if out.exists():

@@ -19,7 +19,7 @@ from gxopt.checks import check_scenario
 from gxopt.eligibility import Eligibility, eligibility
 from gxopt.errors import InputError, VerificationError
 from gxopt.graph import build_graph
-from gxopt.io import input_digest, read_scenario, write_results
+from gxopt.io import input_copies, input_digest, read_scenario, write_results
 from gxopt.lp import build_model, solve
 from gxopt.reps import compute_pools
 from gxopt.results import Results, extract, summary
@@ -134,6 +134,6 @@ def run(path: str | os.PathLike[str] | Scenario, out: str | os.PathLike[str] | N
         t0 = time.perf_counter()
         say(f"write {out}")
         summ["timings_s"]["write"] = 0.0
-        out_dir = write_results(res.tables(), summ, out)
+        out_dir = write_results(res.tables(), summ, out, copies=input_copies(scenario))
         summ["timings_s"]["write"] = time.perf_counter() - t0
     return RunResult(scenario, res, summ, elig, violations, out_dir)

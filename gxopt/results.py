@@ -93,7 +93,11 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
                    "used_t", "remaining_t", "available_t", "alloc_limit_t", "expires", "ended", "eligible",
                    "certifiable", "shadow_price", "reason"]]
 
+    raw = s.model.products.set_index("product_id")
     pr = elig.products.copy()
+    for col in ("route", "scope1", "scope2", "scope3_upstream", "scope3_allocable", "scrap_share",
+                "cfp_period_start", "cfp_period_end"):
+        pr[col] = pr["product_id"].map(raw[col])
     a_alloc = allocations[allocations["method"] == "allocation"].groupby("product_id")["reps_t"].sum()
     a_mb = allocations[allocations["method"] == "mass_balance"].groupby("product_id")["reps_t"].sum()
     pr["allocated_reps_t"] = pr["product_id"].map(a_alloc).fillna(0.0)
@@ -124,6 +128,9 @@ def summary(s: Scenario, res: Results, sol: SolveResult) -> dict[str, object]:
     return {
         "scenario": s.name,
         "organization": s.model.meta.organization,
+        "model": {"organization": s.model.meta.organization, "country": s.model.meta.country,
+                  "description": s.model.meta.description},
+        "settings": s.settings.model_dump(mode="json"),
         "as_of": str(s.settings.as_of),
         "what_if": bool(s.settings.allow_unverified),
         "solver": {"status": sol.status, "name": sol.solver, "stage_objectives": sol.stage_values,

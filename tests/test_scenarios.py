@@ -69,3 +69,12 @@ def test_same_input_same_output_including_row_order(tmp_path: Path) -> None:
     orders.sample(frac=1, random_state=3).to_csv(copy / "orders.csv", index=False)
     b = gxopt.run(copy).allocations
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_result_folder_keeps_its_inputs_and_reruns_the_same(tmp_path: Path) -> None:
+    gxopt.run(REPO / "scenarios" / "jp-steel-both-methods", out=tmp_path / "a")
+    gxopt.run(tmp_path / "a" / "inputs" / "scenario", out=tmp_path / "b")
+    assert (tmp_path / "a" / "allocations.csv").read_text() == (tmp_path / "b" / "allocations.csv").read_text()
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert a["objective_value"] == b["objective_value"]
