@@ -27,15 +27,17 @@ class Eligibility:
         ``subject_cfp`` (the part GX Allocation may move), ``mb_cap_cfp`` (scope 1+2, 7.3.2),
         ``non_allocable`` (upstream scope 3 that stays, 8.1.2), ``mb_correction`` (7.3.3).
     orders : per order: ``cap_per_t``, ``cap_t`` (largest REPs the order may take), ``reason`` when the
-        order cannot be served at all.
-    arcs : one row per eligible (pool, order) pair: ``pool_id, order_id, method, premium, evidence,
-        same_site, expiry_days, order_rank``.
+        order cannot be served at all, ``rank`` (by delivery date, then id), ``class_id`` (-1 if unserved).
+    classes : per class of interchangeable orders: ``method, premium, site, cap_t, weight, n_orders``.
+    arcs : one row per eligible (class, pool) pair: ``class_id, pool_id, method, premium, same_site,
+        expiry_days, weight``.
     connections : every physically connected (project, product) pair with its evidence path.
     """
 
     pools: pd.DataFrame
     products: pd.DataFrame
     orders: pd.DataFrame
+    classes: pd.DataFrame
     arcs: pd.DataFrame
     connections: pd.DataFrame
 
@@ -57,8 +59,8 @@ def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[
     links = conn.merge(usable[["pool_id", "project_id", "period_start", "period_end", "reps_t"]], on="project_id")
     denom = conn.assign(production_t=conn["product_id"].map(prod["production_t"])).groupby("project_id")[
         "production_t"].sum()
-    links["production_j"] = links["project_id"].map(denom)
-    links["production_k"] = links["product_id"].map(prod["production_t"])
+    links["production_j"] = links["project_id"].map(denom).astype("float64")
+    links["production_k"] = links["product_id"].map(prod["production_t"]).astype("float64")
     inside = (links["period_start"] >= links["product_id"].map(prod["cfp_period_start"])) & (
         links["period_end"] <= links["product_id"].map(prod["cfp_period_end"]))
     post = links["product_id"].map(prod["cfp_basis"]) == "post_project"
@@ -82,8 +84,17 @@ def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[
     return out.reset_index(), added
 
 
-def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame) -> Eligibility:
-    """Build the eligible arcs, the per-order caps and the per-pool allocation limits."""
+def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: bool = True) -> Eligibility:
+    """Build per-order caps and reasons, the demand classes and their eligible arcs, and the pool limits.
+
+    Eligibility is decided per *key* (product, method, gas asked for, delivery window), never per order:
+    the delivery window of a mass-balance order is the number of distinct pool expiry dates before its
+    delivery date, which is all the expiry rule (7.2.2) looks at. Orders are then merged into *classes*
+    of interchangeable orders: same method, premium, product site and set of eligible pools. Every stage
+    of the objective has the same coefficient for all orders of a class, so the LP over classes has the
+    same optimum as the LP over orders, and any split of a class's REPs among its orders is optimal too
+    (see :mod:`gxopt.split`). With ``aggregate=False`` every order is its own class (the reference LP).
+    """
     conn = connections(pg, s.projects, s.model.products)
     products, added = product_cfps(s, pools, conn)
     pools = pools.copy()
@@ -91,70 +102,92 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame) -> Eligibili
     pools["alloc_limit_t"] = np.maximum(added_t - pools["used_t"], 0.0)
 
     prod = products.set_index("product_id")
-    o = s.orders.drop(columns="src_line")
+    raw_prod = s.model.products.set_index("product_id")
+    o = s.orders.drop(columns="src_line").sort_values("order_id", ignore_index=True)  # canonical: row order never matters
     settings = s.settings
     op_start, op_end = pd.Timestamp(settings.operational_period.start), pd.Timestamp(settings.operational_period.end)
     as_of = pd.Timestamp(settings.as_of)
-    alloc = o["method"] == "allocation"
+    alloc = (o["method"] == "allocation").to_numpy()
     alpha = o["alpha_max"].where(o["alpha_max"].notna(), 1.0)
     cap_per_t = np.where(alloc, alpha * o["product_id"].map(prod["subject_cfp"]),
                          o["product_id"].map(prod["mb_cap_cfp"]))
-    cap = o["tonnage_t"] * cap_per_t
+    cap = o["tonnage_t"].to_numpy() * cap_per_t
     cap = np.fmin(cap, o["requested_reps_t"].to_numpy(float))  # an empty request caps nothing
     orders = o.assign(alpha_max=alpha.where(alloc), cap_per_t=cap_per_t, cap_t=cap)
 
-    reason = pd.Series("", index=o.index, dtype=object)
-    basis = o["product_id"].map(prod["cfp_basis"])
+    reason = np.full(len(o), "", dtype=object)
+    basis = o["product_id"].map(prod["cfp_basis"]).to_numpy()
     reason[alloc & (basis != "post_project")] = (
         "GX Allocation needs a CFP calculated from data after the project started (ch. 4, 8.2.2); "
         "this product's CFP is pre_project")
-    outside = alloc & ((o["delivery_date"] < op_start) | (o["delivery_date"] > op_end))
+    delivery = o["delivery_date"].to_numpy()
+    outside = alloc & ((delivery < op_start.to_datetime64()) | (delivery > op_end.to_datetime64()))
     reason[(reason == "") & outside] = "delivery outside the operational period of the allocated CFP (8.2.3)"
     reason[(reason == "") & alloc & (as_of > op_end)] = "operational period over as of the run date (8.2.3)"
 
-    # candidate arcs, stage by stage, so an order without any can say which rule removed the last one
     ok_pools = pools[pools["eligible"] & pools["ended"] & (pools["available_t"] > 0)]
-    cand = (ok_pools[["pool_id", "project_id", "site", "gas", "period_start", "period_end", "mb_expires",
-                      "available_t"]]
-            .merge(conn, on="project_id")
-            .merge(orders[["order_id", "product_id", "method", "gas", "delivery_date", "premium"]]
-                   [reason == ""], on="product_id", suffixes=("", "_order")))
-    stages = []
-    stages.append(("no usable pool of an eligible, verified project is physically connected to the product "
-                   "(6.7, 7.2.3)", cand))
-    cand = cand[cand["gas_order"].isna() | (cand["gas_order"] == cand["gas"])]
-    stages.append(("no connected pool has the gas type the order asks for (7.3.1)", cand))
+    expiries = np.sort(ok_pools["mb_expires"].unique())
+    window = np.where(alloc, 0, np.searchsorted(expiries, delivery, side="left"))
+    key_cols = {"product_id": o["product_id"].to_numpy(), "method": o["method"].to_numpy(),
+                "gas": o["gas"].fillna("").to_numpy(), "window": window}
+    key_frame = pd.DataFrame(key_cols)
+    key_id = key_frame.groupby(list(key_cols), sort=True, dropna=False).ngroup().to_numpy()
+    keys = key_frame.assign(key_id=key_id).drop_duplicates("key_id").sort_values("key_id", ignore_index=True)
+
+    # candidate (key, pool) pairs, rule by rule, so a key without any can say which rule removed the last
+    cand = (keys.merge(conn[["project_id", "product_id"]], on="product_id")
+            .merge(ok_pools[["pool_id", "project_id", "site", "gas", "period_start", "period_end", "mb_expires"]],
+                   on="project_id", suffixes=("_order", "")))
+    stages = [("no usable pool of an eligible, verified project is physically connected to the product "
+               "(6.7, 7.2.3)", cand["key_id"].unique())]
+    cand = cand[(cand["gas_order"] == "") | (cand["gas_order"] == cand["gas"])]
+    stages.append(("no connected pool has the gas type the order asks for (7.3.1)", cand["key_id"].unique()))
     is_mb = cand["method"] == "mass_balance"
-    mb_ok = (cand["delivery_date"] <= cand["mb_expires"]) & (as_of <= cand["mb_expires"])
-    raw_prod = s.model.products.set_index("product_id")
-    pstart = cand["product_id"].map(raw_prod["cfp_period_start"])
-    pend = cand["product_id"].map(raw_prod["cfp_period_end"])
-    al_ok = (cand["period_start"] >= pstart) & (cand["period_end"] <= pend)
+    exp_idx = np.searchsorted(expiries, cand["mb_expires"].to_numpy(), side="left")
+    mb_ok = (exp_idx >= cand["window"].to_numpy()) & (as_of <= cand["mb_expires"])
+    al_ok = (cand["period_start"] >= cand["product_id"].map(raw_prod["cfp_period_start"])) & (
+        cand["period_end"] <= cand["product_id"].map(raw_prod["cfp_period_end"]))
     cand = cand[(is_mb & mb_ok) | (~is_mb & al_ok)]
     stages.append(("every connected pool has expired (7.2.2) or lies outside the product's CFP data period "
-                   "(8.2.2)", cand))
-    for text, frame in stages:
-        has = orders["order_id"].isin(frame["order_id"])
-        reason[(reason == "") & ~has] = text
-    reason[(reason == "") & (orders["cap_t"] <= 0)] = "the order's cap is zero (alpha_max, requested_reps_t or CFP)"
+                   "(8.2.2)", cand["key_id"].unique()))
+    for text, ok_keys in stages:
+        lacking = ~np.isin(key_id, ok_keys)
+        reason[(reason == "") & lacking] = text
+    reason[(reason == "") & ~(cap > 0)] = "the order's cap is zero (alpha_max, requested_reps_t or CFP)"
     orders["reason"] = reason
 
-    product_site = cand["product_id"].map(prod["site"])
-    rank = orders.sort_values(["delivery_date", "order_id"])["order_id"]
-    rank = pd.Series(np.arange(len(rank)), index=rank.to_numpy())
+    # demand classes: interchangeable orders
+    poolset = cand.sort_values(["key_id", "pool_id"]).groupby("key_id")["pool_id"].agg("|".join)
+    served = reason == ""
+    rank = np.empty(len(o), dtype=np.int64)
+    rank[np.lexsort((o["order_id"].to_numpy(), delivery))] = np.arange(len(o))
+    orders["rank"] = rank
+    site = o["product_id"].map(prod["site"]).to_numpy()
+    if aggregate:
+        sig = pd.DataFrame({"method": o["method"].to_numpy(), "premium": o["premium"].to_numpy(), "site": site,
+                            "poolset": pd.Series(key_id).map(poolset).to_numpy()})[served]
+        class_of = sig.groupby(list(sig.columns), sort=True, dropna=False).ngroup()
+    else:
+        class_of = pd.Series(np.arange(int(served.sum())), index=np.flatnonzero(served))
+    class_id = np.full(len(o), -1, dtype=np.int64)
+    class_id[np.flatnonzero(served)] = class_of.to_numpy()
+    orders["class_id"] = class_id
+    orders["key_id"] = key_id
+    sv = orders[served]
+    classes = sv.groupby("class_id", sort=True).agg(
+        method=("method", "first"), premium=("premium", "first"), product_id=("product_id", "first"),
+        key_id=("key_id", "first"), cap_t=("cap_t", "sum"), first_rank=("rank", "min"),
+        n_orders=("order_id", "size")).reset_index()
+    classes["site"] = classes["product_id"].map(prod["site"])
+    classes["weight"] = np.argsort(np.argsort(classes["first_rank"].to_numpy(), kind="stable"), kind="stable")
+
+    arcs = classes[["class_id", "key_id", "method", "premium", "site"]].merge(
+        cand[["key_id", "pool_id", "site", "mb_expires"]], on="key_id", suffixes=("", "_pool"))
     arcs = pd.DataFrame({
-        "pool_id": cand["pool_id"].to_numpy(),
-        "order_id": cand["order_id"].to_numpy(),
-        "project_id": cand["project_id"].to_numpy(),
-        "product_id": cand["product_id"].to_numpy(),
-        "method": cand["method"].to_numpy(),
-        "premium": cand["premium"].to_numpy(),
-        "evidence": cand["evidence"].to_numpy(),
-        "same_site": (cand["site"] == product_site).to_numpy(),
-        "expiry_days": (cand["mb_expires"] - as_of).dt.days.to_numpy(),
-        "order_rank": cand["order_id"].map(rank).to_numpy(),
-    })
-    arcs = arcs[arcs["order_id"].isin(orders.loc[orders["reason"] == "", "order_id"])]
-    arcs = arcs.sort_values(["order_id", "pool_id"], ignore_index=True)
-    orders = orders.sort_values("order_id", ignore_index=True)
-    return Eligibility(pools, products, orders, arcs, conn)
+        "class_id": arcs["class_id"].to_numpy(), "pool_id": arcs["pool_id"].to_numpy(),
+        "method": arcs["method"].to_numpy(), "premium": arcs["premium"].to_numpy(float),
+        "same_site": (arcs["site"] == arcs["site_pool"]).to_numpy(),
+        "expiry_days": (arcs["mb_expires"] - as_of).dt.days.to_numpy(float),
+    }).sort_values(["class_id", "pool_id"], ignore_index=True)
+    arcs["weight"] = arcs["class_id"].map(classes.set_index("class_id")["weight"]).to_numpy(float)
+    return Eligibility(pools, products, orders, classes, arcs, conn)

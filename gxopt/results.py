@@ -11,6 +11,7 @@ from gxopt.eligibility import Eligibility
 from gxopt.lp.solve import SolveResult
 from gxopt.reps import project_status
 from gxopt.scenario import Scenario
+from gxopt.split import split
 
 FILL_TOL = 1e-6
 
@@ -33,21 +34,24 @@ class Results:
 
 
 def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
-    """Turn the LP's arc values into the result tables; derives alpha and the three CFPs (8.1.1, 8.3.3)."""
-    arcs = elig.arcs.assign(reps_t=sol.reps)
+    """Turn the LP's class flows into per-order results; derives alpha and the three CFPs (8.1.1, 8.3.3)."""
     pools = elig.pools.set_index("pool_id")
     products = elig.products.set_index("product_id")
-    used = arcs[arcs["reps_t"] > 0]
-
+    lines = split(elig, sol.reps)
+    ords = elig.orders.set_index("order_id")
+    product = lines["order_id"].map(ords["product_id"])
+    project = lines["pool_id"].map(pools["project_id"])
+    evidence = elig.connections.set_index(["project_id", "product_id"])["evidence"]
     allocations = pd.DataFrame({
-        "order_id": used["order_id"], "product_id": used["product_id"], "method": used["method"],
-        "project_id": used["project_id"], "pool_id": used["pool_id"],
-        "period_start": used["pool_id"].map(pools["period_start"]),
-        "period_end": used["pool_id"].map(pools["period_end"]),
-        "gas": used["pool_id"].map(pools["gas"]),
-        "reps_t": used["reps_t"], "same_site": used["same_site"].astype(bool),
-        "certifiable": used["pool_id"].map(pools["certifiable"]).astype(bool),
-        "evidence": used["evidence"],
+        "order_id": lines["order_id"], "product_id": product, "method": lines["order_id"].map(ords["method"]),
+        "project_id": project, "pool_id": lines["pool_id"],
+        "period_start": lines["pool_id"].map(pools["period_start"]),
+        "period_end": lines["pool_id"].map(pools["period_end"]),
+        "gas": lines["pool_id"].map(pools["gas"]),
+        "reps_t": lines["reps_t"],
+        "same_site": (lines["pool_id"].map(pools["site"]) == product.map(products["site"])).astype(bool),
+        "certifiable": lines["pool_id"].map(pools["certifiable"]).astype(bool),
+        "evidence": evidence.reindex(pd.MultiIndex.from_arrays([project, product])).to_numpy(),
     }).sort_values(["order_id", "pool_id"], ignore_index=True)
 
     o = elig.orders.copy()

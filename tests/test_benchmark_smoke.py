@@ -23,7 +23,7 @@ from generate import generate  # noqa: E402
 def test_generated_book_solves_and_verifies(tmp_path: Path, seed: int) -> None:
     scen = generate(tmp_path / "data", orders=400, products=12, projects=6, seed=seed)
     r = gxopt.run(scen, out=tmp_path / "out")  # raises VerificationError on any broken constraint
-    assert r.summary["lp"]["variables"] > 400
+    assert r.summary["lp"]["variables"] > 0 and len(r.allocations) > 50
     p = r.pools
     assert (p["used_t"] <= p["reps_t"] + 1e-6).all()
     assert (tmp_path / "out" / "summary.json").is_file()

@@ -5,13 +5,16 @@ Symbols used in the docstrings:
 ==============  ====  ==========================================================
 symbol          type  meaning
 ==============  ====  ==========================================================
-:math:`a`       set   eligible arcs (pool :math:`p(a)`, order :math:`o(a)`)
-:math:`x_a`     var   ``reps[a]``: t-CO2e drawn from pool p(a) for order o(a)
+:math:`a`       set   eligible arcs (pool :math:`p(a)`, demand class :math:`o(a)`)
+:math:`x_a`     var   ``reps[a]``: t-CO2e drawn from pool p(a) for the orders of class o(a)
 :math:`A_p`     par   REPs of pool p less earlier use (``available_t``)
 :math:`L_p`     par   part of pool p added to residual CFPs, less earlier use (``alloc_limit_t``)
-:math:`C_o`     par   cap of order o (``cap_t``)
-:math:`\pi_o`   par   premium of order o per t-CO2e
+:math:`C_o`     par   cap of class o: the sum of its orders' caps (``cap_t``)
+:math:`\pi_o`   par   premium of class o per t-CO2e
 ==============  ====  ==========================================================
+
+A class is a set of interchangeable orders (same method, premium, product site and eligible pools;
+see :func:`gxopt.eligibility.eligibility`); with ``aggregate=False`` each order is its own class.
 """
 
 from __future__ import annotations
@@ -34,11 +37,11 @@ def _groups(keys: np.ndarray) -> dict[object, list[int]]:
 
 
 def define_sets(m: pyo.ConcreteModel, elig: Eligibility) -> None:
-    """``ARCS`` (0..n-1 over ``elig.arcs``), ``POOLS`` and ``ORDERS`` that have at least one arc."""
+    """``ARCS`` (0..n-1 over ``elig.arcs``), ``POOLS`` and ``ORDERS`` (classes) that have at least one arc."""
     arcs = elig.arcs
     m.ARCS = pyo.RangeSet(0, len(arcs) - 1) if len(arcs) else pyo.Set(initialize=[])
     m.arcs_of_pool = _groups(arcs["pool_id"].to_numpy())
-    m.arcs_of_order = _groups(arcs["order_id"].to_numpy())
+    m.arcs_of_order = _groups(arcs["class_id"].to_numpy())
     alloc = arcs["method"].to_numpy() == "allocation"
     m.alloc_arcs_of_pool = _groups(arcs["pool_id"].to_numpy()[alloc])
     idx = np.flatnonzero(alloc)
@@ -74,7 +77,7 @@ def define_order_cap(m: pyo.ConcreteModel, elig: Eligibility) -> None:
     with :math:`\alpha \le 1`, so the scope 1+2 part never falls below zero (8.1.1, 8.3.2). Both are
     also capped by ``requested_reps_t``.
     """
-    cap = elig.orders.set_index("order_id")["cap_t"]
+    cap = elig.classes.set_index("class_id")["cap_t"]
     m.order_cap = pyo.Constraint(
         m.ORDERS, rule=lambda m, o: sum(m.reps[a] for a in m.arcs_of_order[o]) <= float(cap[o]))
 
@@ -101,7 +104,7 @@ def define_objectives(m: pyo.ConcreteModel, elig: Eligibility) -> None:
         "volume": np.ones(len(arcs)),
         "expiry": arcs["expiry_days"].to_numpy(float),
         "site": arcs["same_site"].to_numpy(float),
-        "order": arcs["order_rank"].to_numpy(float) / max(len(elig.orders), 1),
+        "order": arcs["weight"].to_numpy(float) / max(len(elig.classes), 1),
     }
     m.stage_coef = coef
     for name, sense, _ in STAGES:

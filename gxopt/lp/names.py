@@ -18,12 +18,12 @@ class Component:
 
 
 COMPONENTS = (
-    Component("reps", "var >= 0", "ARCS (pool, order)", "t-CO2e",
+    Component("reps", "var >= 0", "ARCS (pool, class of interchangeable orders)", "t-CO2e",
               "REPs drawn from a pool for an order; exists only where eligible", "6.7, 7.2.3"),
     Component("pool_account", "con <=", "POOLS", "t-CO2e",
               "sum of REPs drawn from a pool (both methods) <= its REPs less earlier use", "7.2.1, 7.3.1, 8.2.1"),
-    Component("order_cap", "con <=", "ORDERS", "t-CO2e",
-              "REPs of an order <= tonnage x per-tonne cap (scope 1+2 for MB; alpha_max x subject CFP for "
+    Component("order_cap", "con <=", "ORDERS (classes)", "t-CO2e",
+              "REPs of a class <= sum over its orders of tonnage x per-tonne cap (scope 1+2 for MB; alpha_max x subject CFP for "
               "allocation), and <= requested_reps_t", "7.3.2, 8.1.1, 8.3.2"),
     Component("allocation_conservation", "con <=", "POOLS with allocation arcs", "t-CO2e",
               "REPs moved by GX Allocation from a pool <= the part of it added to residual CFPs, so total "
@@ -37,5 +37,5 @@ STAGES = (
     ("volume", "max", "REPs delivered (no REP left idle that an order could take at equal value)"),
     ("expiry", "min", "REPs x days to the pool's expiry: pools that expire sooner first"),
     ("site", "max", "REPs from the product's own site (SteelZero site-level link)"),
-    ("order", "min", "REPs x order rank (earlier delivery, then order id): deterministic ties"),
+    ("order", "min", "REPs x class rank (by its earliest delivery, then order id): deterministic ties"),
 )

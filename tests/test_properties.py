@@ -1,0 +1,379 @@
+"""Property tests on random small scenarios (hypothesis), checked against an independent LP.
+
+Every example is a random variant of the tiny organization of ``tests/conftest.py`` (BASE): random
+production and CFP breakdowns, 1-4 projects on distinct nodes (eligible and ineligible kinds, verified
+or not, on the utility node A-O2 or the non-steel node A-CHEM), 1-3 calculation periods each, random
+account use, 1-12 random orders. At most one project per node, so no 6.6 node-level group arises.
+
+The reference optimum is computed here from the raw CSV files alone: plain ``csv`` parsing, plain-Python
+eligibility (the rules of docs/file-contract.md, docs/formulation.md and the docstrings of
+gxopt/eligibility.py, gxopt/reps.py and gxopt/graph.py) and an LP passed to highspy directly.
+Nothing from gxopt is imported for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import highspy
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gxopt
+from tests.conftest import BASE, write_scenario
+
+SETTINGS = settings(max_examples=40, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                           HealthCheck.data_too_large])
+
+ALL_NODES = [n["node_id"] for n in BASE["nodes.csv"]]  # includes the utility node A-O2 and non-steel A-CHEM
+ELIGIBLE_KINDS = ("process_conversion", "fuel_conversion", "raw_material_conversion")
+INELIGIBLE_KINDS = ("operational_improvement", "maintenance", "production_change", "external_certificate")
+ADDITIONALITY = ("regulatory", "technology", "investment", "common_practice", "timing")
+CFP_PERIODS = (("2025-04-01", "2026-03-31"), ("2025-04-01", "2026-03-31"), ("2024-04-01", "2025-03-31"),
+               ("2025-01-01", "2025-12-31"), ("2024-04-01", "2026-03-31"))
+DELIVERIES = ("2026-06-30", "2026-04-01", "2027-01-15", "2027-03-31", "2026-06-30", "2026-09-30", "2026-03-15",
+              "2027-05-01", "2028-06-30", "2029-06-30")
+PROJECT_NODES = ALL_NODES + ["A-O2", "A-O2", "A-BF", "A-BOF", "B-EAF", "B-EAF"]  # utility node more often
+STEEL_NODES = [n for n in ALL_NODES if n != "A-CHEM"]  # every steel node lies on a route or reaches one
+PREMIUMS = (10, 5, 1, 5, 10, 12.5, 20, 0)  # repeated values: ties between orders
+
+
+# --------------------------------------------------------------------------------------------------
+# random scenarios
+# --------------------------------------------------------------------------------------------------
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    m = d.month - 1 + months
+    return dt.date(d.year + m // 12, m % 12 + 1, 1) if d.day == 1 else d.replace(year=d.year + m // 12,
+                                                                               month=m % 12 + 1)
+
+
+def _reps(b: float, q: float, e: float, u: float) -> float:
+    return max(b * q - e, 0.0) * (1.0 - u)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A random, valid variant of BASE (as a spec dict for ``write_scenario``)."""
+    spec = copy.deepcopy(BASE)
+
+    # plant model: optional extra utility edges (a cross-site utility link and one from the non-steel plant)
+    if draw(st.booleans()):
+        spec["edges.csv"].append({"source": "A-O2", "target": "B-EAF", "kind": "utility"})
+    if draw(st.booleans()):
+        spec["edges.csv"].append({"source": "A-CHEM", "target": "A-HSM", "kind": "utility"})
+    for p in spec["products.csv"]:
+        s1 = draw(st.integers(1, 40)) * 0.05  # zero caps come from alpha_max / requested_reps_t
+        s2 = draw(st.integers(0, 10)) * 0.05
+        s3u = draw(st.integers(0, 12)) * 0.05
+        s3a = s3u * draw(st.sampled_from([0.0, 0.2, 0.5, 1.0]))
+        start, end = draw(st.sampled_from(CFP_PERIODS))
+        p.update(production_t=draw(st.integers(10, 3000)), scope1=s1, scope2=s2, scope3_upstream=s3u,
+                 scope3_allocable=s3a, general_cfp=s1 + s2 + s3u,
+                 cfp_basis=draw(st.sampled_from(["post_project", "post_project", "pre_project"])),
+                 cfp_period_start=start, cfp_period_end=end)
+
+    # scenario settings
+    expiry = draw(st.sampled_from([3, 3, 1, 0]))
+    spec["scenario.yaml"].update(
+        as_of=draw(st.sampled_from(["2026-04-01", "2026-04-01", "2026-10-01", "2025-10-01", "2027-06-30"])),
+        mass_balance={"expiry_years": expiry},
+        allow_unverified=draw(st.sampled_from([False, False, True])))
+
+    # projects: at most one per node (no 6.6 group), 1-3 non-overlapping periods of at most one year
+    # The first project is always eligible and physically connected to some product: with no eligible
+    # connected project at all gxopt crashes (see test_run_with_no_eligible_connected_project below).
+    # It usually sits on a busy node with periods ended by as_of, so most examples have arcs to optimize;
+    # every other draw is unconstrained.
+    good = draw(st.sampled_from([True, True, False]))
+    first = st.sampled_from(["A-BF", "A-BOF", "A-CC", "A-O2", "B-EAF"] if good else STEEL_NODES)
+    nodes = [draw(first)]
+    nodes += [n for n in draw(st.lists(st.sampled_from(PROJECT_NODES), max_size=3, unique=True)) if n not in nodes]
+    projects, periods, account = [], [], []
+    for i, node in enumerate(nodes):
+        pid = f"P{i + 1}"
+        verified = True if i == 0 else draw(st.sampled_from([True, True, True, False]))
+        projects.append({
+            "project_id": pid, "name": f"project {pid}", "node": node,
+            "kind": draw(st.sampled_from(ELIGIBLE_KINDS if i == 0 else ELIGIBLE_KINDS * 2 + INELIGIBLE_KINDS)),
+            "additionality": draw(st.sampled_from(ADDITIONALITY if i == 0 else ADDITIONALITY + ("",))),
+            "gas": draw(st.sampled_from(["CO2", "GHG"])),
+            "verified": "true" if verified else "false",
+            "verifier": "V" if verified else draw(st.sampled_from(["", "V"])),
+            "statement_id": f"S-{pid}" if verified else "",
+        })
+        ok = good and i == 0
+        start = _add_months(dt.date(2024, 4, 1), draw(st.sampled_from([0, 12] if ok else [0, 3, 6, 12, 18, 24])))
+        for _ in range(draw(st.integers(1, 3))):
+            length = draw(st.sampled_from([12, 6, 3]))
+            end = _add_months(start, length) - dt.timedelta(days=1)
+            b = draw(st.sampled_from([0.5, 1.0, 2.0, 1.7]))
+            q = float(draw(st.integers(50, 2000)))
+            e = b * q * draw(st.sampled_from([0.8, 0.5, 0.95, 1.1]))
+            u = draw(st.sampled_from([0.0, 0.0, 0.05, 0.5]))
+            periods.append({"project_id": pid, "period_start": start.isoformat(), "period_end": end.isoformat(),
+                            "baseline_intensity": b, "output_t": q, "project_emissions_t": e, "uncertainty": u})
+            frac = draw(st.sampled_from([None, None, 0.0, 0.3, 0.999]))
+            if frac is not None:
+                account.append({"project_id": pid, "period_end": end.isoformat(),
+                                "used_t": frac * _reps(b, q, e, u)})
+            start = _add_months(end + dt.timedelta(days=1), draw(st.sampled_from([0, 0, 3])))
+    spec["projects.csv"] = projects
+    spec["project_periods.csv"] = periods
+    spec["account.csv"] = account or None
+
+    orders = []
+    for i in range(draw(st.integers(1, 12))):
+        method = draw(st.sampled_from(["mass_balance", "allocation"]))
+        alpha = draw(st.sampled_from(["", "", 0.5, 0.3, 1.0, 0.0])) if method == "allocation" else ""
+        orders.append({
+            "order_id": f"O{i + 1:02d}", "customer": f"C{i % 3}",
+            "product_id": draw(st.sampled_from(["HRC", "CRC", "PLT", "SEC"])),
+            "tonnage_t": draw(st.integers(1, 500)),
+            "delivery_date": draw(st.sampled_from(DELIVERIES)),
+            "method": method, "premium": draw(st.sampled_from(PREMIUMS)), "alpha_max": alpha,
+            "requested_reps_t": draw(st.sampled_from(["", "", "", 50, 5, 500, 0])),
+            "gas": draw(st.sampled_from(["", "", "", "CO2", "GHG"])),
+        })
+    spec["orders.csv"] = orders
+    return spec
+
+
+# --------------------------------------------------------------------------------------------------
+# the independent reference: plain csv parsing, plain-Python rules, highspy directly
+# --------------------------------------------------------------------------------------------------
+
+def _rows(file: Path) -> list[dict[str, str]]:
+    if not file.is_file():
+        return []
+    with file.open(newline="", encoding="utf-8") as fh:
+        return [{k.strip(): (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def _plus_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _num(text: str) -> float | None:
+    return None if text == "" else float(text)
+
+
+@dataclass
+class Reference:
+    optimum: float
+    n_arcs: int
+
+
+def reference_optimum(scen: Path) -> Reference:
+    """Optimum of the allocation LP built from the raw files of ``scen`` without gxopt."""
+    cfg = yaml.safe_load((scen / "scenario.yaml").read_text())
+    model = (scen / cfg["model"]).resolve()
+    as_of = _date(str(cfg["as_of"]))
+    op_start = _date(str(cfg["operational_period"]["start"]))
+    op_end = _date(str(cfg["operational_period"]["end"]))
+    expiry_years = int(cfg.get("mass_balance", {}).get("expiry_years", 3))
+    allow_unverified = bool(cfg.get("allow_unverified", False))
+
+    steel = {r["node_id"]: r["steel"] == "true" for r in _rows(model / "nodes.csv")}
+    utility: dict[str, set[str]] = {}
+    for r in _rows(model / "edges.csv"):
+        if r["kind"] == "utility":
+            utility.setdefault(r["source"], set()).add(r["target"])
+    products = {r["product_id"]: r for r in _rows(model / "products.csv")}
+    route = {k: [n.strip() for n in r["route"].split(">")] for k, r in products.items()}
+
+    def connected(node: str, k: str) -> bool:
+        if node in route[k]:
+            return True
+        seen, todo = {node}, [node]
+        while todo:
+            for nxt in utility.get(todo.pop(), ()):
+                if nxt in route[k]:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    projects = {r["project_id"]: r for r in _rows(scen / "projects.csv")}
+    eligible = {}
+    for pid, r in projects.items():
+        ok = (r["kind"] in ELIGIBLE_KINDS and r["additionality"] != "" and steel[r["node"]]
+              and (r["verified"] == "true" or allow_unverified))
+        eligible[pid] = ok
+    conn = {(j, k): connected(projects[j]["node"], k) for j in projects for k in products}
+    production = {k: float(r["production_t"]) for k, r in products.items()}
+    denom = {j: sum(production[k] for k in products if conn[j, k]) for j in projects}
+
+    used: dict[tuple[str, str], float] = {}
+    for r in _rows(scen / "account.csv"):
+        key = (r["project_id"], r["period_end"])
+        used[key] = used.get(key, 0.0) + float(r["used_t"])
+
+    pools = []
+    for r in _rows(scen / "project_periods.csv"):
+        reps = _reps(float(r["baseline_intensity"]), float(r["output_t"]), float(r["project_emissions_t"]),
+                     float(r["uncertainty"]))
+        u = used.get((r["project_id"], r["period_end"]), 0.0)
+        pools.append({"project": r["project_id"], "start": _date(r["period_start"]), "end": _date(r["period_end"]),
+                      "reps": reps, "used": u, "available": max(reps - u, 0.0),
+                      "gas": projects[r["project_id"]]["gas"]})
+
+    def inside_cfp(p: dict[str, Any], k: str) -> bool:
+        return (_date(products[k]["cfp_period_start"]) <= p["start"]
+                and p["end"] <= _date(products[k]["cfp_period_end"]))
+
+    # REP term of each post-project product and the part of each pool added to residual CFPs (8.1, 8.3)
+    term = dict.fromkeys(products, 0.0)
+    for p in pools:
+        j = p["project"]
+        p["added"] = 0.0
+        if not eligible[j]:
+            continue
+        for k in products:
+            if conn[j, k] and products[k]["cfp_basis"] == "post_project" and inside_cfp(p, k):
+                term[k] += p["reps"] / denom[j]
+                p["added"] += p["reps"] * production[k] / denom[j]
+        p["alloc_limit"] = max(p["added"] - p["used"], 0.0)
+
+    orders = _rows(scen / "orders.csv")
+    caps, arcs = [], []  # arcs: (pool index, order index)
+    for oi, o in enumerate(orders):
+        k = products[o["product_id"]]
+        s12 = float(k["scope1"]) + float(k["scope2"])
+        tonnage = float(o["tonnage_t"])
+        delivery = _date(o["delivery_date"])
+        alloc = o["method"] == "allocation"
+        if alloc:
+            alpha = _num(o["alpha_max"])
+            per_t = (1.0 if alpha is None else alpha) * (s12 + float(k["scope3_allocable"]) + term[o["product_id"]])
+        else:
+            per_t = s12
+        cap = tonnage * per_t
+        if o["requested_reps_t"] != "":
+            cap = min(cap, float(o["requested_reps_t"]))
+        caps.append(cap)
+        if alloc and (k["cfp_basis"] != "post_project" or not op_start <= delivery <= op_end or as_of > op_end):
+            continue
+        for pi, p in enumerate(pools):
+            j = p["project"]
+            if not (eligible[j] and p["end"] <= as_of and p["available"] > 0 and conn[j, o["product_id"]]):
+                continue
+            if o["gas"] and o["gas"] != p["gas"]:
+                continue
+            if alloc:
+                if not inside_cfp(p, o["product_id"]):
+                    continue
+            else:
+                expires = _plus_years(p["end"], expiry_years)
+                if delivery > expires or as_of > expires:
+                    continue
+            arcs.append((pi, oi))
+    if not arcs:
+        return Reference(0.0, 0)
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    n = len(arcs)
+    cost = np.array([float(orders[oi]["premium"]) for _, oi in arcs])
+    h.addCols(n, cost, np.zeros(n), np.full(n, highspy.kHighsInf), 0, np.array([], dtype=np.int32),
+              np.array([], dtype=np.int32), np.array([], dtype=float))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+
+    def row(cols: list[int], upper: float) -> None:
+        if cols:
+            h.addRow(-highspy.kHighsInf, upper, len(cols), np.array(cols, dtype=np.int32), np.ones(len(cols)))
+
+    for pi, p in enumerate(pools):
+        row([a for a, (q, _) in enumerate(arcs) if q == pi], p["available"])
+        row([a for a, (q, oi) in enumerate(arcs) if q == pi and orders[oi]["method"] == "allocation"],
+            p.get("alloc_limit", 0.0))
+    for oi in range(len(orders)):
+        row([a for a, (_, q) in enumerate(arcs) if q == oi], caps[oi])
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return Reference(float(h.getInfo().objective_function_value), n)
+
+
+def _close(a: float, b: float, rel: float = 1e-6) -> bool:
+    return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
+
+
+# --------------------------------------------------------------------------------------------------
+# properties
+# --------------------------------------------------------------------------------------------------
+
+@SETTINGS
+@given(spec=scenarios())
+def test_runs_verifies_and_matches_independent_optimum(spec: dict[str, Any]) -> None:
+    """(a) run succeeds and its own verify is clean; (b) optimum = independent LP; (d) bounds hold."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = write_scenario(Path(tmp), spec)
+        r = gxopt.run(scen)  # raises VerificationError when gxopt's own verify finds a violation
+        assert r.violations == []
+        ref = reference_optimum(scen)
+
+    # (b) first stage objective and realised value both equal the independent optimum
+    stage_value = r.summary["solver"]["stage_objectives"]["value"]
+    realised = float((r.orders["premium"] * r.orders["reps_t"]).sum())
+    assert _close(stage_value, ref.optimum), (stage_value, ref.optimum)
+    assert _close(realised, ref.optimum), (realised, ref.optimum)
+
+    # (d) no account overdrawn, no order above its cap, alpha within [0, 1]
+    p, o = r.pools, r.orders
+    tol = 1e-6
+    assert (p["used_t"] <= p["reps_t"] + tol * np.maximum(1.0, p["reps_t"])).all()
+    assert (p["used_run_t"] >= -tol).all()
+    assert (o["reps_t"] <= o["cap_t"] + tol * np.maximum(1.0, o["cap_t"])).all()
+    assert ((o["alpha"] >= -tol) & (o["alpha"] <= 1 + tol)).all()
+    assert (r.allocations["reps_t"] > 0).all()
+    drawn = r.allocations.groupby("pool_id")["reps_t"].sum()
+    avail = p.set_index("pool_id")["available_t"]
+    for pid, x in drawn.items():
+        assert x <= avail[pid] + tol * max(1.0, avail[pid])
+
+
+def _shuffle_csv(file: Path, rng: random.Random) -> None:
+    frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+    idx = list(frame.index)
+    rng.shuffle(idx)
+    frame.loc[idx].to_csv(file, index=False)
+
+
+def _allocation_rows(r: gxopt.RunResult) -> list[tuple[str, str, float]]:
+    a = r.allocations
+    return list(zip(a["order_id"], a["pool_id"], a["reps_t"].astype(float)))
+
+
+@SETTINGS
+@given(spec=scenarios(), rng=st.randoms(use_true_random=False))
+def test_row_order_of_inputs_does_not_change_the_allocation(spec: dict[str, Any], rng: random.Random) -> None:
+    """(c) shuffling the rows of orders.csv and projects.csv gives the identical allocation."""
+    with tempfile.TemporaryDirectory() as tmp:
+        a = write_scenario(Path(tmp) / "a", spec)
+        b = write_scenario(Path(tmp) / "b", spec)
+        for name in ("orders.csv", "projects.csv"):
+            _shuffle_csv(b / name, rng)
+        first, second = _allocation_rows(gxopt.run(a)), _allocation_rows(gxopt.run(b))
+    assert [(o, p) for o, p, _ in first] == [(o, p) for o, p, _ in second]
+    for (_, _, x), (_, _, y) in zip(first, second):
+        assert x == pytest.approx(y, rel=0, abs=1e-9)
