@@ -84,16 +84,18 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario folder (holds scenario.yaml).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")] = Path("out"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on screen.")] = False,
+    reference: Annotated[bool, typer.Option(help="Solve the readable pyomo model, one row per order (slow).")] = False,
 ) -> None:
     """Validate, allocate, verify and write the results of SCENARIO."""
     from gxopt.pipeline import run as run_pipeline
 
     try:
         if quiet:
-            result = run_pipeline(scenario, out=out_dir)
+            result = run_pipeline(scenario, out=out_dir, reference=reference)
         else:
             with err.status("gxopt") as status:
-                result = run_pipeline(scenario, out=out_dir, progress=lambda m: status.update(f"gxopt: {m}"))
+                result = run_pipeline(scenario, out=out_dir, progress=lambda m: status.update(f"gxopt: {m}"),
+                                      reference=reference)
     except BaseException as exc:  # noqa: BLE001
         if isinstance(exc, KeyboardInterrupt) or os.environ.get("GXOPT_DEBUG"):
             raise

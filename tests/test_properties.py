@@ -47,6 +47,11 @@ DELIVERIES = ("2026-06-30", "2026-04-01", "2027-01-15", "2027-03-31", "2026-06-3
               "2027-05-01", "2028-06-30", "2029-06-30")
 PROJECT_NODES = ALL_NODES + ["A-O2", "A-O2", "A-BF", "A-BOF", "B-EAF", "B-EAF"]  # utility node more often
 STEEL_NODES = [n for n in ALL_NODES if n != "A-CHEM"]  # every steel node lies on a route or reaches one
+# products a project at a node feeds in BASE (before the optional extra utility edges): used only to bias
+# the orders towards products that some pool can serve
+FEEDS = {"A-BF": ["HRC", "CRC", "PLT"], "A-BOF": ["HRC", "CRC", "PLT"], "A-CC": ["HRC", "CRC", "PLT"],
+         "A-O2": ["HRC", "CRC", "PLT"], "A-HSM": ["HRC", "CRC"], "A-CRM": ["CRC"], "B-PLT": ["PLT"],
+         "B-EAF": ["SEC"], "B-CC": ["SEC"], "B-SEC": ["SEC"], "A-CHEM": []}
 PREMIUMS = (10, 5, 1, 5, 10, 12.5, 20, 0)  # repeated values: ties between orders
 
 
@@ -140,7 +145,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         alpha = draw(st.sampled_from(["", "", 0.5, 0.3, 1.0, 0.0])) if method == "allocation" else ""
         orders.append({
             "order_id": f"O{i + 1:02d}", "customer": f"C{i % 3}",
-            "product_id": draw(st.sampled_from(["HRC", "CRC", "PLT", "SEC"])),
+            "product_id": draw(st.sampled_from(FEEDS[nodes[0]] * 2 + ["HRC", "CRC", "PLT", "SEC"])),
             "tonnage_t": draw(st.integers(1, 500)),
             "delivery_date": draw(st.sampled_from(DELIVERIES)),
             "method": method, "premium": draw(st.sampled_from(PREMIUMS)), "alpha_max": alpha,
