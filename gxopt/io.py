@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -11,7 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -87,14 +91,30 @@ def _read_csv(folder: Path, table: schema.Table, folder_label: str,
             issues.append(Issue(label, None, None, "file not found"))
         return schema.empty_frame(table)
     try:
-        raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True,
-                          encoding="utf-8")
+        raw = _read_text_table(file)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         issues.append(Issue(label, None, None, f"cannot be read as CSV: {exc}".splitlines()[0]))
         return schema.empty_frame(table)
     typed, found = schema.parse_table(raw, table, label)
     issues.extend(found)
     return typed
+
+
+def _read_text_table(file: Path) -> pd.DataFrame:
+    """Every cell of a CSV as text (empty cells as ""), read with pyarrow; pandas only for its error messages."""
+    with file.open("rb") as fh:
+        header = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+    names = next(csv.reader([header])) if header else []
+    if not names:
+        raise pd.errors.EmptyDataError("the file has no header row")
+    try:
+        t = pacsv.read_csv(file, convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowKeyError):
+        # let pandas read it: it names the line of a malformed row, or reads what pyarrow was too strict for
+        return pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True,
+                           encoding="utf-8")
+    return t.to_pandas()
 
 
 def input_copies(scenario: Scenario) -> dict[str, Path | str]:
@@ -163,13 +183,21 @@ def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_
 
 
 def _to_csv(frame: pd.DataFrame, file: Path) -> None:
-    frame = frame.copy()
+    """Write a result table: floats to 6 decimals, dates as YYYY-MM-DD, booleans as true/false."""
+    cols = {}
     for c in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[c]):
-            frame[c] = frame[c].dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_bool_dtype(frame[c]):
-            frame[c] = frame[c].map({True: "true", False: "false"})
-    frame.to_csv(file, index=False, float_format="%.6f", lineterminator="\n")
+        v = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(v):
+            cols[c] = pa.array(v.dt.date, type=pa.date32(), from_pandas=True)
+        elif pd.api.types.is_float_dtype(v):
+            cols[c] = pa.array(np.round(v.to_numpy(float), 6) + 0.0, from_pandas=True)  # + 0.0: no "-0"
+        elif pd.api.types.is_bool_dtype(v) or pd.api.types.is_integer_dtype(v):
+            cols[c] = pa.array(v.to_numpy(), from_pandas=True)
+        else:
+            cols[c] = pa.array(v.astype(object).where(v.notna(), None).astype(str).where(v.notna(), None),
+                               type=pa.string(), from_pandas=True)
+    pacsv.write_csv(pa.table(cols) if cols else pa.table({}), file,
+                    write_options=pacsv.WriteOptions(quoting_style="needed"))
 
 
 def read_result_tables(out_dir: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,417 @@
+"""WBCSD PACT ProductFootprint export of each certificate, in the v2.3 and v3.0 field sets.
+
+Units: the declared unit is ``kilogram``, every emission value is kg CO2e per kg of product, which is
+numerically the same as gxopt's t-CO2e per t of product. Decimals are strings, as PACT requires.
+
+Which CFP goes into the PCF value:
+
+- GX Mass Balance (ch. 7): the **General CFP**. REPs are not part of a CFP (7.1: the product is
+  supplied with a reduction certificate stating the General CFP and the assigned REPs); they travel
+  in the GX extension.
+- GX Allocation (ch. 8): the **Allocated CFP**, the CFP of GX steel under GX Allocation (8.1.1, 8.5);
+  General and Residual CFP travel in the GX extension (8.3.3).
+
+PACT has no field for mass-balance or certificate-based reductions, so the GX details (method,
+REPs by pool, the three CFPs, alpha, certificate id, verifiers) go into one ``extensions`` entry whose
+data schema is written next to the documents (``jisf-gx-extension.schema.json``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from gxopt.report.data import GUIDELINE, Certificate, ReportData
+from gxopt.report.fmt import decimal_str, missing
+
+V2 = "2.3.0"
+V3 = "3.0.0"
+EXTENSION_SPEC_VERSION = "2.0.0"
+EXTENSION_SCHEMA_URN = "urn:gxopt:pact-extension:jisf-gx-steel:1.0.0"
+DEFAULT_CPC = "412"  # UN CPC group 412 "Products of iron or steel"
+DEFAULT_COUNTRY = "JP"  # JISF scheme: projects under a consistent domestic framework (6.2.1.1, fn. 6)
+UNITS_NOTE = ("All PCF values are kg CO2e per kg of product (declared unit kilogram, amount 1); gxopt computes "
+              "t-CO2e per t of product, which is numerically the same.")
+JISF_RULE = {"operator": "Other",
+             "ruleNames": ["JISF Guidelines for Calculating Product Carbon Footprint by Product for Steel Products",
+                           GUIDELINE],
+             "otherOperatorName": "The Japan Iron and Steel Federation (JISF)"}
+
+# Required fields as published (WBCSD PACT data-exchange-protocol, spec/v2 and spec/v3 openapi.yaml).
+REQUIRED = {
+    V2: {"footprint": ("id", "specVersion", "version", "created", "status", "comment", "companyName", "companyIds",
+                       "productDescription", "productIds", "productCategoryCpc", "productNameCompany", "pcf"),
+         "pcf": ("declaredUnit", "unitaryProductAmount", "referencePeriodStart", "referencePeriodEnd",
+                 "pCfExcludingBiogenic", "fossilGhgEmissions", "fossilCarbonContent", "biogenicCarbonContent",
+                 "characterizationFactors", "ipccCharacterizationFactorsSources", "crossSectoralStandardsUsed",
+                 "boundaryProcessesDescription", "exemptedEmissionsPercent", "exemptedEmissionsDescription",
+                 "packagingEmissionsIncluded")},
+    V3: {"footprint": ("id", "specVersion", "created", "status", "companyName", "companyIds", "productDescription",
+                       "productIds", "productNameCompany", "pcf"),
+         "pcf": ("declaredUnitOfMeasurement", "declaredUnitAmount", "productMassPerDeclaredUnit",
+                 "referencePeriodStart", "referencePeriodEnd", "pcfExcludingBiogenicUptake",
+                 "pcfIncludingBiogenicUptake", "fossilGhgEmissions", "fossilCarbonContent",
+                 "ipccCharacterizationFactors", "crossSectoralStandards", "exemptedEmissionsPercent")},
+}
+GEOGRAPHY = ("geographyRegionOrSubregion", "geographyCountry", "geographyCountrySubdivision")
+DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def pf_id(*parts: str) -> str:
+    """A stable UUID in version-4 format from ``parts`` (the same certificate always gets the same id)."""
+    h = hashlib.sha256("|".join(parts).encode()).digest()
+    return str(uuid.UUID(bytes=h[:16], version=4))
+
+
+def _utc(ts: str | None) -> str:
+    if not ts:
+        return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = dt.datetime.fromisoformat(ts)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _start(day: str) -> str:
+    return f"{day}T00:00:00Z"
+
+
+def _after(day: str) -> str:
+    """The exclusive end of a period ending on ``day``: midnight of the next day."""
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat() + "T00:00:00Z"
+
+
+def _add_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+class _Facts:
+    """The per-certificate values both versions share."""
+
+    def __init__(self, data: ReportData, c: Certificate, created: str | None) -> None:
+        p = c.product
+        self.c = c
+        self.value = c.allocated_cfp if c.method == "allocation" and c.allocated_cfp is not None else c.general_cfp
+        self.value_is = "allocatedCfp" if c.method == "allocation" and c.allocated_cfp is not None else "generalCfp"
+        self.created = _utc(c.issued_at or created)
+        self.country = data.country or DEFAULT_COUNTRY
+        self.assumptions: list[str] = []
+        if not data.country:
+            self.assumptions.append(f"geographyCountry {DEFAULT_COUNTRY}: model.yaml gives no country; the JISF "
+                                    "scheme covers projects under a consistent domestic (Japanese) framework")
+        self.cpc = str(p.get("cpc")) if not missing(p.get("cpc")) else DEFAULT_CPC
+        if missing(p.get("cpc")):
+            self.assumptions.append(f"product category UN CPC {DEFAULT_CPC} (products of iron or steel): no 'cpc' "
+                                    "column in the plant model's products.csv")
+        gen = float(p.get("general_cfp", c.general_cfp))
+        if not missing(p.get("primary_data_share")):
+            self.primary = float(p["primary_data_share"])
+        else:
+            s12 = float(p.get("scope1", 0.0)) + float(p.get("scope2", 0.0))
+            self.primary = round(100.0 * s12 / gen, 1) if gen > 0 else 0.0
+            self.assumptions.append("primaryDataShare = scope 1+2 share of the General CFP (the organization's own "
+                                    "measured data, JISF 5.2.1); upstream scope 3 counted as secondary - replace with "
+                                    "the CFP study's value via a 'primary_data_share' column")
+        self.exempted = float(p["exempted_emissions_percent"]) if not missing(p.get("exempted_emissions_percent")) else 0.0
+        if missing(p.get("exempted_emissions_percent")):
+            self.assumptions.append("exemptedEmissionsPercent 0: no exemption recorded in the inputs "
+                                    "('exempted_emissions_percent' column)")
+        self.fossil_c = float(p["fossil_carbon_content"]) if not missing(p.get("fossil_carbon_content")) else 0.0
+        if missing(p.get("fossil_carbon_content")):
+            self.assumptions.append("fossilCarbonContent 0: the carbon dissolved in the steel is not given in the "
+                                    "inputs ('fossil_carbon_content' column, kg C per kg)")
+        self.ref_start = _start(p.get("cfp_period_start") or "1970-01-01")
+        self.ref_end = _after(p.get("cfp_period_end") or "1970-01-01")
+        self.validity: tuple[str, str] | None = None
+        op = data.scenario.settings.operational_period
+        if c.method == "allocation" and p.get("cfp_period_end"):
+            ref_end = dt.date.fromisoformat(p["cfp_period_end"]) + dt.timedelta(days=1)
+            if op.start >= ref_end and op.end + dt.timedelta(days=1) <= _add_years(ref_end, 3):
+                self.validity = (_start(op.start.isoformat()), _after(op.end.isoformat()))
+        name = p.get("name") or c.product_id
+        self.name = name
+        self.description = (f"{name} (product {c.product_id}) of {data.organization}, shipped from "
+                            f"{p.get('site') or 'an unknown site'}; process route "
+                            f"{p.get('route_names') or p.get('route') or 'not in the plant model'}; scrap share "
+                            + (f"{100 * float(p['scrap_share']):.1f} %" if not missing(p.get("scrap_share")) else "n/a")
+                            + " of the metallic input.")
+        self.boundary = (
+            "Cradle-to-gate per the JISF product-specific CFP guideline for steel products (ISO 20915 basis), "
+            "excluding the recycling effect of scrap (JISF 5.1): raw material extraction and transport (upstream "
+            f"scope 3 {p.get('scope3_upstream', float('nan')):.4f}), the organization's own processes on the route "
+            f"{p.get('route') or '?'} (scope 1 {p.get('scope1', float('nan')):.4f}, purchased electricity and "
+            f"energy scope 2 {p.get('scope2', float('nan')):.4f}); kg CO2e per kg of product."
+            if p.get("known") else "Cradle-to-gate per the JISF product-specific CFP guideline for steel products.")
+        if c.method == "allocation":
+            self.allocation = (
+                f"GX Allocation ({GUIDELINE}, ch. 8; ISO 14067 6.4.6.2 / ISO 14044 allocation): Allocated CFP = "
+                "(scope 1 + scope 2 + allocable upstream scope 3 + REPs/production) x (1 - alpha) + non-allocable "
+                f"upstream scope 3 with alpha = {c.alpha:.6f}; Residual CFP = General CFP + REPs/production "
+                f"= {_f(c.residual_cfp)}; General CFP {_f(c.general_cfp)}; Allocated CFP {_f(c.allocated_cfp)} "
+                "(kg CO2e/kg). The organization's total emissions are unchanged by the allocation (8.1, 8.3.1).")
+        else:
+            self.allocation = (
+                f"No GX allocation in this PCF: it is the General CFP. {c.reps_t:,.3f} t-CO2e of REPs were assigned "
+                f"to this delivery by GX Mass Balance ({GUIDELINE}, ch. 7) and are stated in reduction certificate "
+                f"{c.certificate_id} (GX extension); they are not netted in the PCF.")
+        status = "DRAFT - NOT ISSUED. " if c.draft else ("VOID. " if c.status == "void" else "")
+        self.comment = (
+            f"{status}{'CFP certificate' if c.method == 'allocation' else 'Reduction certificate'} "
+            f"{c.certificate_id} ({GUIDELINE}) for order {c.order_id} of {c.customer}, {c.tonnage_t:,.3f} t. "
+            f"{UNITS_NOTE} PCF value = {'Allocated CFP (GX Allocation)' if self.value_is == 'allocatedCfp' else 'General CFP'}. "
+            + (("Assumptions: " + "; ".join(self.assumptions) + ".") if self.assumptions else ""))
+        self.company_ids = [f"urn:pact:company:customcode:supplier-id:{data.org_code}"]
+        self.product_ids = [f"urn:pact:product:customcode:supplier-id:{_urn_part(c.product_id)}"]
+        self.classifications = [f"urn:pact:productclassification:un-cpc:{self.cpc}"]
+
+
+def _f(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.6f}"
+
+
+def _urn_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9()+,\-.:=@;$_!*'%/?#]", "_", text)
+
+
+def extension(data: ReportData, c: Certificate) -> dict[str, Any]:
+    """The GX extension entry: method, the three CFPs, REPs by pool, certificate id, verifiers."""
+    r6 = lambda v: None if v is None else round(float(v), 6)  # noqa: E731
+    return {
+        "specVersion": EXTENSION_SPEC_VERSION,
+        "dataSchema": EXTENSION_SCHEMA_URN,
+        "data": {
+            "scheme": GUIDELINE,
+            "schemeOwner": data.organization,
+            "method": "GX Mass Balance" if c.method == "mass_balance" else "GX Allocation",
+            "methodClauses": "7.3, 7.5" if c.method == "mass_balance" else "8.1.1, 8.3.3, 8.5",
+            "certificateType": "reduction certificate" if c.method == "mass_balance" else "CFP certificate",
+            "certificateId": c.certificate_id,
+            "certificateStatus": c.status,
+            "orderId": c.order_id,
+            "customer": c.customer,
+            "purchasedVolumeT": r6(c.tonnage_t),
+            "unit": "t-CO2e per t of product (numerically equal to kg CO2e per kg)",
+            "pcfValueIs": "allocatedCfp" if c.method == "allocation" and c.allocated_cfp is not None else "generalCfp",
+            "generalCfp": r6(c.general_cfp),
+            "residualCfp": r6(c.residual_cfp),
+            "allocatedCfp": r6(c.allocated_cfp),
+            "alpha": r6(c.alpha),
+            "gxTonnageT": r6(c.gx_tonnage_t),
+            "repsT": r6(c.reps_t),
+            "repsPerTonne": r6(c.reps_per_t),
+            "reductionAchievedT": r6(c.reduction_t),
+            "gasTypes": sorted({ln.gas for ln in c.lines}),
+            "repLines": [{"lineNo": ln.line_no, "poolId": ln.pool_id, "projectId": ln.project_id,
+                          "projectName": ln.project_name, "technology": ln.technology or None,
+                          "periodStart": ln.period_start or None, "periodEnd": ln.period_end, "gas": ln.gas,
+                          "repsT": r6(ln.reps_t), "physicalConnection": ln.evidence, "sameSite": ln.same_site,
+                          "verifier": ln.verifier or None, "statementId": ln.statement_id or None}
+                         for ln in c.lines],
+            "boundToProduct": True,
+            "transferableToOtherProduct": False,
+            "downstreamAttributes": ("the customer may pass attributes on with its own attribute certificate, "
+                                     "keeping traceability; the total passed downstream never exceeds repsT (7.5)"),
+            "massBalancing": {"massBalancingUsed": c.method == "mass_balance",
+                              "massBalancingCertificateScheme": "JISF GX Mass Balance" if c.method == "mass_balance"
+                              else None,
+                              "freeAttributionInMassBalancing": c.method == "mass_balance"},
+            "ledgerDigest": c.digest or None,
+            "issuedAt": c.issued_at or None,
+        },
+    }
+
+
+def v2(data: ReportData, c: Certificate, created: str | None = None) -> dict[str, Any]:
+    """The certificate's footprint as a PACT v2.3 ProductFootprint."""
+    f = _Facts(data, c, created)
+    val = decimal_str(f.value)
+    doc: dict[str, Any] = {
+        "id": pf_id("v2", data.org_code, c.certificate_id, c.digest or str(data.summary.get("input_sha256", ""))),
+        "specVersion": V2,
+        "version": 1,
+        "created": f.created,
+        "status": "Active",
+    }
+    if c.draft:
+        doc["statusComment"] = "DRAFT - not issued: computed from a gxopt result folder, no certificate exists yet"
+    if f.validity:
+        doc["validityPeriodStart"], doc["validityPeriodEnd"] = f.validity
+    doc.update({
+        "companyName": data.organization,
+        "companyIds": f.company_ids,
+        "productDescription": f.description,
+        "productIds": f.product_ids,
+        "productCategoryCpc": f.cpc,
+        "productClassifications": f.classifications,
+        "productNameCompany": f.name,
+        "comment": f.comment,
+        "pcf": {
+            "declaredUnit": "kilogram",
+            "unitaryProductAmount": "1",
+            "productMassPerDeclaredUnit": "1",
+            "pCfExcludingBiogenic": val,
+            "pCfIncludingBiogenic": val,
+            "fossilGhgEmissions": val,
+            "fossilCarbonContent": decimal_str(f.fossil_c),
+            "biogenicCarbonContent": "0",
+            "characterizationFactors": "AR6",
+            "ipccCharacterizationFactorsSources": ["AR6"],
+            "crossSectoralStandardsUsed": ["ISO Standard 14067", "ISO Standard 14044"],
+            "crossSectoralStandards": ["ISO14067", "ISO14040-44"],
+            "productOrSectorSpecificRules": [JISF_RULE],
+            "boundaryProcessesDescription": f.boundary,
+            "referencePeriodStart": f.ref_start,
+            "referencePeriodEnd": f.ref_end,
+            "geographyCountry": f.country,
+            "exemptedEmissionsPercent": f.exempted,
+            "exemptedEmissionsDescription": "" if f.exempted == 0 else "see the CFP study",
+            "packagingEmissionsIncluded": False,
+            "allocationRulesDescription": f.allocation,
+            "primaryDataShare": f.primary,
+        },
+        "extensions": [extension(data, c)],
+    })
+    return doc
+
+
+def v3(data: ReportData, c: Certificate, created: str | None = None) -> dict[str, Any]:
+    """The certificate's footprint as a PACT v3.0 ProductFootprint."""
+    f = _Facts(data, c, created)
+    val = decimal_str(f.value)
+    doc: dict[str, Any] = {
+        "id": pf_id("v3", data.org_code, c.certificate_id, c.digest or str(data.summary.get("input_sha256", ""))),
+        "specVersion": V3,
+        "created": f.created,
+        "status": "Active",
+    }
+    if f.validity:
+        doc["validityPeriodStart"], doc["validityPeriodEnd"] = f.validity
+    doc.update({
+        "companyName": data.organization,
+        "companyIds": f.company_ids,
+        "productDescription": f.description,
+        "productIds": f.product_ids,
+        "productClassifications": f.classifications,
+        "productNameCompany": f.name,
+        "comment": f.comment,
+        "pcf": {
+            "declaredUnitOfMeasurement": "kilogram",
+            "declaredUnitAmount": "1",
+            "productMassPerDeclaredUnit": "1",
+            "referencePeriodStart": f.ref_start,
+            "referencePeriodEnd": f.ref_end,
+            "geographyCountry": f.country,
+            "boundaryProcessesDescription": f.boundary,
+            "pcfExcludingBiogenicUptake": val,
+            "pcfIncludingBiogenicUptake": val,
+            "fossilGhgEmissions": val,
+            "fossilCarbonContent": decimal_str(f.fossil_c),
+            "biogenicCarbonContent": "0",
+            "packagingEmissionsIncluded": False,
+            "ipccCharacterizationFactors": ["AR6"],
+            "crossSectoralStandards": ["ISO14067", "ISO14040-44"],
+            "productOrSectorSpecificRules": [JISF_RULE],
+            "exemptedEmissionsPercent": decimal_str(f.exempted),
+            "exemptedEmissionsDescription": "" if f.exempted == 0 else "see the CFP study",
+            "allocationRulesDescription": f.allocation,
+            "primaryDataShare": decimal_str(f.primary, 1),
+        },
+        "extensions": [extension(data, c)],
+    })
+    return doc
+
+
+def problems(doc: dict[str, Any], version: str) -> list[str]:
+    """Required fields missing or of the wrong type/unit in ``doc`` (empty = conformant on those points)."""
+    out = []
+    req = REQUIRED[version]
+    out += [f"missing {k}" for k in req["footprint"] if k not in doc]
+    pcf = doc.get("pcf", {})
+    out += [f"missing pcf.{k}" for k in req["pcf"] if k not in pcf]
+    if not any(g in pcf for g in GEOGRAPHY):
+        out.append("missing pcf geography (one of " + ", ".join(GEOGRAPHY) + ")")
+    try:
+        if uuid.UUID(str(doc.get("id"))).version != 4:
+            out.append("id is not a UUID v4")
+    except ValueError:
+        out.append("id is not a UUID")
+    for k in ("companyIds", "productIds"):
+        v = doc.get(k)
+        if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.lower().startswith("urn:") for x in v):
+            out.append(f"{k} must be a non-empty list of URNs")
+    if not DATETIME.match(str(doc.get("created", ""))):
+        out.append("created is not a UTC date-time")
+    if doc.get("status") not in ("Active", "Deprecated"):
+        out.append("status must be Active or Deprecated")
+    unit_key = "declaredUnit" if version == V2 else "declaredUnitOfMeasurement"
+    if pcf.get(unit_key) != "kilogram":
+        out.append(f"pcf.{unit_key} must be kilogram")
+    decimals = (("unitaryProductAmount", "pCfExcludingBiogenic", "fossilGhgEmissions", "fossilCarbonContent",
+                 "biogenicCarbonContent") if version == V2 else
+                ("declaredUnitAmount", "productMassPerDeclaredUnit", "pcfExcludingBiogenicUptake",
+                 "pcfIncludingBiogenicUptake", "fossilGhgEmissions", "fossilCarbonContent", "exemptedEmissionsPercent"))
+    for k in decimals:
+        if k in pcf and not (isinstance(pcf[k], str) and DECIMAL.match(pcf[k])):
+            out.append(f"pcf.{k} must be a decimal string")
+    for k in ("referencePeriodStart", "referencePeriodEnd"):
+        if k in pcf and not DATETIME.match(str(pcf[k])):
+            out.append(f"pcf.{k} is not a UTC date-time")
+    if version == V2:
+        if not isinstance(doc.get("version"), int):
+            out.append("version must be an integer")
+        if not isinstance(pcf.get("exemptedEmissionsPercent"), (int, float)):
+            out.append("pcf.exemptedEmissionsPercent must be a number in v2")
+        if pcf.get("characterizationFactors") not in ("AR5", "AR6"):
+            out.append("pcf.characterizationFactors must be AR5 or AR6")
+    for ext in doc.get("extensions", []):
+        for k in ("specVersion", "dataSchema", "data"):
+            if k not in ext:
+                out.append(f"extension missing {k}")
+    return out
+
+
+def extension_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of the GX extension's ``data`` object."""
+    num = {"type": ["number", "null"]}
+    txt = {"type": ["string", "null"]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": EXTENSION_SCHEMA_URN,
+        "title": "JISF GX Steel certificate details (gxopt PACT extension)",
+        "description": "GX Mass Balance / GX Allocation details of a PACT ProductFootprint. CFPs are t-CO2e per t "
+                       "of product (= kg CO2e per kg); REPs and reductions are t-CO2e.",
+        "type": "object",
+        "required": ["scheme", "method", "certificateId", "certificateStatus", "orderId", "generalCfp", "repsT",
+                     "repLines", "pcfValueIs", "boundToProduct"],
+        "properties": {
+            "scheme": {"type": "string"}, "schemeOwner": {"type": "string"},
+            "method": {"enum": ["GX Mass Balance", "GX Allocation"]}, "methodClauses": {"type": "string"},
+            "certificateType": {"enum": ["reduction certificate", "CFP certificate"]},
+            "certificateId": {"type": "string"}, "certificateStatus": {"enum": ["draft", "issued", "void"]},
+            "orderId": {"type": "string"}, "customer": {"type": "string"}, "purchasedVolumeT": num,
+            "unit": {"type": "string"}, "pcfValueIs": {"enum": ["generalCfp", "allocatedCfp"]},
+            "generalCfp": num, "residualCfp": num, "allocatedCfp": num, "alpha": num, "gxTonnageT": num,
+            "repsT": num, "repsPerTonne": num, "reductionAchievedT": num,
+            "gasTypes": {"type": "array", "items": {"enum": ["CO2", "GHG"]}},
+            "repLines": {"type": "array", "items": {"type": "object", "required": ["poolId", "projectId", "periodEnd",
+                                                                                  "gas", "repsT",
+                                                                                  "physicalConnection"],
+                                                    "properties": {"lineNo": {"type": "integer"}, "poolId": txt,
+                                                                   "projectId": txt, "projectName": txt,
+                                                                   "technology": txt, "periodStart": txt,
+                                                                   "periodEnd": txt, "gas": txt, "repsT": num,
+                                                                   "physicalConnection": txt,
+                                                                   "sameSite": {"type": ["boolean", "null"]},
+                                                                   "verifier": txt, "statementId": txt}}},
+            "boundToProduct": {"type": "boolean"}, "transferableToOtherProduct": {"type": "boolean"},
+            "downstreamAttributes": {"type": "string"},
+            "massBalancing": {"type": "object"}, "ledgerDigest": txt, "issuedAt": txt,
+        },
+    }
