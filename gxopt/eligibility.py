@@ -107,17 +107,21 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     settings = s.settings
     op_start, op_end = pd.Timestamp(settings.operational_period.start), pd.Timestamp(settings.operational_period.end)
     as_of = pd.Timestamp(settings.as_of)
-    alloc = (o["method"] == "allocation").to_numpy()
-    alpha = o["alpha_max"].where(o["alpha_max"].notna(), 1.0)
-    cap_per_t = np.where(alloc, alpha * o["product_id"].map(prod["subject_cfp"]),
-                         o["product_id"].map(prod["mb_cap_cfp"]))
-    cap = o["tonnage_t"].to_numpy() * cap_per_t
+    # integer codes once; every per-order lookup below is an array take, not a string map
+    pcode = prod.index.get_indexer(o["product_id"])
+    alloc = (o["method"] == "allocation").to_numpy(bool)
+    gas_code = np.select([(o["gas"] == "CO2").to_numpy(bool), (o["gas"] == "GHG").to_numpy(bool)], [1, 2], 0)
+    alpha = o["alpha_max"].to_numpy(float)
+    alpha = np.where(np.isnan(alpha), 1.0, alpha)
+    cap_per_t = np.where(alloc, alpha * prod["subject_cfp"].to_numpy(float)[pcode],
+                         prod["mb_cap_cfp"].to_numpy(float)[pcode])
+    cap = o["tonnage_t"].to_numpy(float) * cap_per_t
     cap = np.fmin(cap, o["requested_reps_t"].to_numpy(float))  # an empty request caps nothing
-    orders = o.assign(alpha_max=alpha.where(alloc), cap_per_t=cap_per_t, cap_t=cap)
+    orders = o.assign(alpha_max=np.where(alloc, alpha, np.nan), cap_per_t=cap_per_t, cap_t=cap)
 
     reason = np.full(len(o), "", dtype=object)
-    basis = o["product_id"].map(prod["cfp_basis"]).to_numpy()
-    reason[alloc & (basis != "post_project")] = (
+    post = (prod["cfp_basis"].to_numpy() == "post_project")[pcode]
+    reason[alloc & ~post] = (
         "GX Allocation needs a CFP calculated from data after the project started (ch. 4, 8.2.2); "
         "this product's CFP is pre_project")
     delivery = o["delivery_date"].to_numpy()
@@ -128,11 +132,16 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     ok_pools = pools[pools["eligible"] & pools["ended"] & (pools["available_t"] > 0)]
     expiries = np.sort(ok_pools["mb_expires"].unique())
     window = np.where(alloc, 0, np.searchsorted(expiries, delivery, side="left"))
-    key_cols = {"product_id": o["product_id"].to_numpy(), "method": o["method"].to_numpy(),
-                "gas": o["gas"].fillna("").to_numpy(), "window": window}
-    key_frame = pd.DataFrame(key_cols)
-    key_id = key_frame.groupby(list(key_cols), sort=True, dropna=False).ngroup().to_numpy()
-    keys = key_frame.assign(key_id=key_id).drop_duplicates("key_id").sort_values("key_id", ignore_index=True)
+    n_win = len(expiries) + 1
+    combined = ((pcode.astype(np.int64) * 2 + alloc) * 3 + gas_code) * n_win + window
+    uniq, key_id = np.unique(combined, return_inverse=True)
+    k_win = uniq % n_win
+    k_gas = (uniq // n_win) % 3
+    k_alloc = (uniq // n_win // 3) % 2
+    k_prod = uniq // n_win // 3 // 2
+    keys = pd.DataFrame({"key_id": np.arange(len(uniq)), "product_id": prod.index.to_numpy()[k_prod],
+                         "method": np.where(k_alloc == 1, "allocation", "mass_balance"),
+                         "gas": np.array(["", "CO2", "GHG"], dtype=object)[k_gas], "window": k_win})
 
     # candidate (key, pool) pairs, rule by rule, so a key without any can say which rule removed the last
     cand = (keys.merge(conn[["project_id", "product_id"]], on="product_id")
@@ -151,34 +160,41 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     stages.append(("every connected pool has expired (7.2.2) or lies outside the product's CFP data period "
                    "(8.2.2)", cand["key_id"].unique()))
     for text, ok_keys in stages:
-        lacking = ~np.isin(key_id, ok_keys)
+        lacking = ~np.isin(np.arange(len(uniq)), ok_keys)[key_id]
         reason[(reason == "") & lacking] = text
     reason[(reason == "") & ~(cap > 0)] = "the order's cap is zero (alpha_max, requested_reps_t or CFP)"
     orders["reason"] = reason
 
-    # demand classes: interchangeable orders
-    poolset = cand.sort_values(["key_id", "pool_id"]).groupby("key_id")["pool_id"].agg("|".join)
+    # demand classes: interchangeable orders (same method, premium, product site, eligible pools)
+    poolsets = cand.sort_values(["key_id", "pool_id"]).groupby("key_id")["pool_id"].agg("|".join)
+    _, poolset_of_key = np.unique(poolsets.reindex(np.arange(len(uniq))).fillna("").to_numpy(str),
+                                  return_inverse=True)
     served = reason == ""
     rank = np.empty(len(o), dtype=np.int64)
-    rank[np.lexsort((o["order_id"].to_numpy(), delivery))] = np.arange(len(o))
+    rank[np.argsort(delivery, kind="stable")] = np.arange(len(o))  # orders are sorted by id: ties by id
     orders["rank"] = rank
-    site = o["product_id"].map(prod["site"]).to_numpy()
+    _, site_code = np.unique(prod["site"].to_numpy(str), return_inverse=True)
     if aggregate:
-        sig = pd.DataFrame({"method": o["method"].to_numpy(), "premium": o["premium"].to_numpy(), "site": site,
-                            "poolset": pd.Series(key_id).map(poolset).to_numpy()})[served]
-        class_of = sig.groupby(list(sig.columns), sort=True, dropna=False).ngroup()
+        _, prem_code = np.unique(o["premium"].to_numpy(float), return_inverse=True)
+        sig = np.stack([alloc.astype(np.int64), prem_code, site_code[pcode], poolset_of_key[key_id]])[:, served]
+        _, class_of = np.unique(sig, axis=1, return_inverse=True)
     else:
-        class_of = pd.Series(np.arange(int(served.sum())), index=np.flatnonzero(served))
+        class_of = np.arange(int(served.sum()))
     class_id = np.full(len(o), -1, dtype=np.int64)
-    class_id[np.flatnonzero(served)] = class_of.to_numpy()
+    class_id[served] = np.asarray(class_of).ravel()
     orders["class_id"] = class_id
     orders["key_id"] = key_id
-    sv = orders[served]
-    classes = sv.groupby("class_id", sort=True).agg(
-        method=("method", "first"), premium=("premium", "first"), product_id=("product_id", "first"),
-        key_id=("key_id", "first"), cap_t=("cap_t", "sum"), first_rank=("rank", "min"),
-        n_orders=("order_id", "size")).reset_index()
-    classes["site"] = classes["product_id"].map(prod["site"])
+    sv = pd.DataFrame({"class_id": class_id[served], "key_id": key_id[served], "pcode": pcode[served],
+                       "alloc": alloc[served], "premium": o["premium"].to_numpy(float)[served],
+                       "cap_t": cap[served], "rank": rank[served]})
+    g = sv.groupby("class_id", sort=True)
+    classes = g.agg(alloc=("alloc", "first"), premium=("premium", "first"), pcode=("pcode", "first"),
+                    key_id=("key_id", "first"), cap_t=("cap_t", "sum"), first_rank=("rank", "min"),
+                    n_orders=("rank", "size")).reset_index()
+    classes["method"] = np.where(classes["alloc"], "allocation", "mass_balance")
+    classes["product_id"] = prod.index.to_numpy()[classes["pcode"].to_numpy()]
+    classes["site"] = prod["site"].to_numpy()[classes["pcode"].to_numpy()]
+    classes = classes.drop(columns=["alloc", "pcode"])
     classes["weight"] = np.argsort(np.argsort(classes["first_rank"].to_numpy(), kind="stable"), kind="stable")
 
     arcs = classes[["class_id", "key_id", "method", "premium", "site"]].merge(

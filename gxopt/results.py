@@ -38,57 +38,67 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     pools = elig.pools.set_index("pool_id")
     products = elig.products.set_index("product_id")
     lines = split(elig, sol.reps)
-    ords = elig.orders.set_index("order_id")
-    product = lines["order_id"].map(ords["product_id"])
-    project = lines["pool_id"].map(pools["project_id"])
+    op = lines["order_pos"].to_numpy()
+    ords = elig.orders
+    product = ords["product_id"].to_numpy()[op]
+    pool_pos = pools.index.get_indexer(lines["pool_id"])
+    project = pools["project_id"].to_numpy()[pool_pos]
     evidence = elig.connections.set_index(["project_id", "product_id"])["evidence"]
+    pair = pd.MultiIndex.from_arrays([project, product])
     allocations = pd.DataFrame({
-        "order_id": lines["order_id"], "product_id": product, "method": lines["order_id"].map(ords["method"]),
-        "project_id": project, "pool_id": lines["pool_id"],
-        "period_start": lines["pool_id"].map(pools["period_start"]),
-        "period_end": lines["pool_id"].map(pools["period_end"]),
-        "gas": lines["pool_id"].map(pools["gas"]),
-        "reps_t": lines["reps_t"],
-        "same_site": (lines["pool_id"].map(pools["site"]) == product.map(products["site"])).astype(bool),
-        "certifiable": lines["pool_id"].map(pools["certifiable"]).astype(bool),
-        "evidence": evidence.reindex(pd.MultiIndex.from_arrays([project, product])).to_numpy(),
-    }).sort_values(["order_id", "pool_id"], ignore_index=True)
+        "order_id": ords["order_id"].to_numpy()[op], "product_id": product, "method": ords["method"].to_numpy()[op],
+        "project_id": project, "pool_id": lines["pool_id"].to_numpy(),
+        "period_start": pools["period_start"].to_numpy()[pool_pos],
+        "period_end": pools["period_end"].to_numpy()[pool_pos],
+        "gas": pools["gas"].to_numpy()[pool_pos],
+        "reps_t": lines["reps_t"].to_numpy(),
+        "same_site": pools["site"].to_numpy()[pool_pos] == products["site"].reindex(product).to_numpy(),
+        "certifiable": pools["certifiable"].to_numpy(bool)[pool_pos],
+        "evidence": evidence.to_numpy()[evidence.index.get_indexer(pair)],
+    })  # lines come sorted by order (orders are sorted by id) and pool
 
     o = elig.orders.copy()
-    drawn = allocations.groupby("order_id")["reps_t"].sum()
-    o["reps_t"] = o["order_id"].map(drawn).fillna(0.0)
-    alloc = o["method"] == "allocation"
-    prod = o["product_id"].map
-    full_per_t = np.where(alloc, prod(products["subject_cfp"]), prod(products["mb_cap_cfp"]))
+    n = len(o)
+    o["reps_t"] = np.bincount(op, weights=lines["reps_t"].to_numpy(), minlength=n)
+    alloc = (o["method"] == "allocation").to_numpy(bool)
+    pc = products.index.get_indexer(o["product_id"])
+
+    def prod(col: str) -> np.ndarray:
+        return products[col].to_numpy(float)[pc]
+
+    full_per_t = np.where(alloc, prod("subject_cfp"), prod("mb_cap_cfp"))
+    reps = o["reps_t"].to_numpy()
+    tonnage = o["tonnage_t"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(full_per_t > 0, o["reps_t"] / (o["tonnage_t"] * full_per_t), 0.0)
+        alpha = np.where(full_per_t > 0, reps / (tonnage * full_per_t), 0.0)
     o["alpha"] = alpha
-    o["general_cfp"] = prod(products["general_cfp"])
-    o["residual_cfp"] = prod(products["residual_cfp"]).where(alloc)
-    o["allocated_cfp"] = (prod(products["subject_cfp"]) * (1 - o["alpha"]) + prod(products["non_allocable"])
-                          ).where(alloc)
-    o["reps_per_t"] = o["reps_t"] / o["tonnage_t"]
-    o["gx_tonnage_t"] = o["alpha"] * o["tonnage_t"]
-    o["value"] = o["reps_t"] * o["premium"]
-    cert = allocations.groupby("order_id")["certifiable"].all()
-    o["certifiable"] = o["order_id"].isin(cert.index[cert.astype(bool)]) & (o["reps_t"] > 0)
-    status = np.select(
-        [o["reason"] != "", o["reps_t"] >= o["cap_t"] - FILL_TOL * np.maximum(1.0, o["cap_t"]), o["reps_t"] > 0],
-        ["ineligible", "filled", "partial"], "unfilled")
+    o["general_cfp"] = prod("general_cfp")
+    o["residual_cfp"] = np.where(alloc, prod("residual_cfp"), np.nan)
+    o["allocated_cfp"] = np.where(alloc, prod("subject_cfp") * (1 - alpha) + prod("non_allocable"), np.nan)
+    o["reps_per_t"] = reps / tonnage
+    o["gx_tonnage_t"] = alpha * tonnage
+    o["value"] = reps * o["premium"].to_numpy(float)
+    not_cert = np.bincount(op, weights=~allocations["certifiable"].to_numpy(bool), minlength=n) > 0
+    o["certifiable"] = ~not_cert & (reps > 0)
+    cap = o["cap_t"].to_numpy(float)
+    status = np.select([o["reason"].to_numpy() != "", reps >= cap - FILL_TOL * np.maximum(1.0, cap), reps > 0],
+                       ["ineligible", "filled", "partial"], "unfilled")
     o["status"] = status
-    o.loc[(o["status"] == "unfilled"), "reason"] = "no REPs left at equal or better value for this order"
+    reason = o["reason"].to_numpy(object).copy()
+    reason[status == "unfilled"] = "no REPs left at equal or better value for this order"
+    o["reason"] = reason
     orders = o[["order_id", "customer", "product_id", "method", "tonnage_t", "delivery_date", "premium", "gas",
                 "alpha_max", "requested_reps_t", "cap_per_t", "cap_t", "reps_t", "reps_per_t", "alpha",
                 "general_cfp", "residual_cfp", "allocated_cfp", "gx_tonnage_t", "value", "status", "certifiable",
                 "reason"]]
 
-    p = elig.pools.copy()
-    run_use = allocations.groupby("pool_id")["reps_t"].sum()
-    by_method = allocations.pivot_table(index="pool_id", columns="method", values="reps_t", aggfunc="sum")
+    p = elig.pools.copy()  # same row order as ``pools`` above, so pool_pos indexes it
+    line_reps = lines["reps_t"].to_numpy()
+    line_alloc = allocations["method"].to_numpy() == "allocation"
     p = p.rename(columns={"used_t": "used_before_t", "mb_expires": "expires"})
-    p["used_run_t"] = p["pool_id"].map(run_use).fillna(0.0)
-    p["used_mass_balance_t"] = p["pool_id"].map(by_method.get("mass_balance", pd.Series(dtype=float))).fillna(0.0)
-    p["used_allocation_t"] = p["pool_id"].map(by_method.get("allocation", pd.Series(dtype=float))).fillna(0.0)
+    p["used_run_t"] = np.bincount(pool_pos, weights=line_reps, minlength=len(p))
+    p["used_mass_balance_t"] = np.bincount(pool_pos, weights=line_reps * ~line_alloc, minlength=len(p))
+    p["used_allocation_t"] = np.bincount(pool_pos, weights=line_reps * line_alloc, minlength=len(p))
     p["used_t"] = p["used_before_t"] + p["used_run_t"]
     p["remaining_t"] = p["reps_t"] - p["used_t"]
     p["shadow_price"] = p["pool_id"].map(sol.pool_duals).fillna(0.0)
@@ -102,10 +112,9 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     for col in ("route", "scope1", "scope2", "scope3_upstream", "scope3_allocable", "scrap_share",
                 "cfp_period_start", "cfp_period_end"):
         pr[col] = pr["product_id"].map(raw[col])
-    a_alloc = allocations[allocations["method"] == "allocation"].groupby("product_id")["reps_t"].sum()
-    a_mb = allocations[allocations["method"] == "mass_balance"].groupby("product_id")["reps_t"].sum()
-    pr["allocated_reps_t"] = pr["product_id"].map(a_alloc).fillna(0.0)
-    pr["mb_reps_t"] = pr["product_id"].map(a_mb).fillna(0.0)
+    line_prod = pc[op]  # product row of each line
+    pr["allocated_reps_t"] = np.bincount(line_prod, weights=line_reps * line_alloc, minlength=len(pr))
+    pr["mb_reps_t"] = np.bincount(line_prod, weights=line_reps * ~line_alloc, minlength=len(pr))
     pr["emissions_general_t"] = pr["production_t"] * pr["general_cfp"]
     pr["emissions_residual_t"] = pr["production_t"] * pr["residual_cfp"]
     pr["emissions_after_allocation_t"] = pr["emissions_residual_t"] - pr["allocated_reps_t"]

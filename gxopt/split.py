@@ -18,7 +18,9 @@ EPS = 1e-9
 
 
 def split(elig: Eligibility, flows: np.ndarray) -> pd.DataFrame:
-    """Allocation lines ``order_id, pool_id, reps_t`` from the flow on each class arc.
+    """Allocation lines ``order_pos, pool_id, reps_t`` from the flow on each class arc.
+
+    ``order_pos`` is the row of the order in ``elig.orders``.
 
     All classes are laid end to end on one line; the served parts of the orders and the flows of the
     arcs are two partitions of that line, and every elementary interval between their breakpoints
@@ -26,21 +28,24 @@ def split(elig: Eligibility, flows: np.ndarray) -> pd.DataFrame:
     """
     arcs = elig.arcs.assign(flow=flows)
     arcs = arcs[arcs["flow"] > EPS]
-    cols = ["order_id", "pool_id", "reps_t"]
+    cols = ["order_pos", "pool_id", "reps_t"]
     if arcs.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "reps_t" else object) for c in cols})
+        return pd.DataFrame({"order_pos": pd.Series(dtype=np.int64), "pool_id": pd.Series(dtype=object),
+                             "reps_t": pd.Series(dtype=float)})
     arcs = arcs.sort_values(["class_id", "expiry_days", "pool_id"], kind="stable")
     total = arcs.groupby("class_id", sort=True)["flow"].sum()
     offset = pd.Series(np.cumsum(total.to_numpy()) - total.to_numpy(), index=total.index)
 
-    o = elig.orders[elig.orders["class_id"].isin(total.index)].sort_values(["class_id", "rank"], kind="stable")
-    cls = o["class_id"].to_numpy()
-    cap = o["cap_t"].to_numpy(float)
+    ocls_all = elig.orders["class_id"].to_numpy()
+    pos = np.flatnonzero(np.isin(ocls_all, total.index.to_numpy()))
+    pos = pos[np.lexsort((elig.orders["rank"].to_numpy()[pos], ocls_all[pos]))]
+    cls = ocls_all[pos]
+    cap = elig.orders["cap_t"].to_numpy(float)[pos]
     start = _cumsum_within(cls, cap)
     take = np.clip(total.reindex(cls).to_numpy() - start, 0.0, cap)
     served = take > EPS
     o_hi = (offset.reindex(cls).to_numpy() + start + take)[served]
-    o_id = o["order_id"].to_numpy()[served]
+    o_id = pos[served]
     o_cls = cls[served]
 
     a_cls = arcs["class_id"].to_numpy()
@@ -56,8 +61,8 @@ def split(elig: Eligibility, flows: np.ndarray) -> pd.DataFrame:
     ai = np.searchsorted(a_hi, mid, side="left")
     keep = (width > EPS) & (oi < len(o_hi)) & (ai < len(a_hi))
     keep[keep] &= o_cls[oi[keep]] == a_cls[ai[keep]]  # flow beyond the caps (solver tolerance) is not assigned
-    lines = pd.DataFrame({"order_id": o_id[oi[keep]], "pool_id": a_pool[ai[keep]], "reps_t": width[keep]})
-    lines = lines.groupby(["order_id", "pool_id"], sort=True, as_index=False)["reps_t"].sum()
+    lines = pd.DataFrame({"order_pos": o_id[oi[keep]], "pool_id": a_pool[ai[keep]], "reps_t": width[keep]})
+    lines = lines.groupby(["order_pos", "pool_id"], sort=True, as_index=False)["reps_t"].sum()
     return lines
 
 

@@ -1,0 +1,305 @@
+"""Certificates as documents: one HTML and one PDF per certificate, from one view model.
+
+- Reduction certificate (GX Mass Balance, 7.1, 7.3, 7.5): product, tonnage, General CFP, REPs by project
+  and period with gas type, physical-connection evidence, verifier and statement, the statement that it is
+  bound to the product and cannot be transferred to another product, and how downstream attributes may be
+  passed on.
+- CFP certificate (GX Allocation, 8.5): description of the product, purchase volume, the explicit statement
+  that GX Allocation was used, General, Allocated and Residual CFP, the reduction achieved by the purchase.
+
+Drafts (no ledger) carry "DRAFT - NOT ISSUED" in the title, a banner and a watermark on every PDF page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from gxopt import __version__
+from gxopt.report import fmt
+from gxopt.report.data import GUIDELINE, Certificate, ReportData
+from gxopt.report.lens import BOUNDARY_NOTE, SCALES, STEELZERO_POSITION, certificate_lens
+from gxopt.report.render import render
+
+DISCLAIMER = ("The treatment of GX value related to GX Steel supplied under the JISF GX Steel Guidelines rests "
+              "entirely with the customer; neither the Japan Iron and Steel Federation nor its member companies "
+              "bear any responsibility in this regard (JISF ch. 10).")
+
+
+def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
+    """The fixed statements of the certificate, each with its clause."""
+    product = f"{c.product_id}" + (f" ({c.product['name']})" if c.product.get("name") else "")
+    reps = f"{c.reps_t:,.3f} t-CO2e"
+    out: list[tuple[str, str]] = []
+    if c.method == "allocation":
+        op = data.scenario.settings.operational_period
+        out.append(("Method (8.5)", f"The CFP of this steel product was calculated using the GX Allocation method of "
+                                    f"the {GUIDELINE} (chapter 8). The Allocated CFP is embodied directly in the "
+                                    "product and disclosed by this CFP certificate; it is not a reduction "
+                                    "certificate."))
+        out.append(("Three CFPs (8.3.3)", "General CFP: the CFP without GX allocation. Allocated CFP: the CFP "
+                                          "reflecting the GX value, stated only for customers buying GX steel. "
+                                          "Residual CFP: the CFP not reflecting GX value (General CFP + REPs / "
+                                          "production), which non-GX steel carries, so the organization's total "
+                                          "emissions are unchanged by the allocation (8.1, 8.3.1)."))
+        out.append(("Bound to the product (7.5, 8.2.3)",
+                    f"This CFP certificate is bound to the steel product {product} and order {c.order_id} "
+                    f"({c.tonnage_t:,.3f} t) stated above. The Allocated CFP applies to this steel only and shall not "
+                    "be applied to another steel product or circulated independently of it. It is valid for "
+                    f"deliveries in the operational period {op.start} to {op.end} (8.2.3)."))
+        out.append(("Passing on downstream (7.5)",
+                    "The customer manages the GX value of this steel as an attribute of this GX Steel. To pass it on "
+                    "to a secondary customer, the customer keeps traceability between this steel and its own product "
+                    "and presents an attribute certificate of its own (not this certificate); the same applies further "
+                    "down the value chain. The total passed on downstream shall not exceed the reduction stated here, "
+                    f"{c.reduction_t:,.3f} t-CO2e."))
+    else:
+        out.append(("Method (7.1, 7.3)", f"REPs were assigned to this steel product by the GX Mass Balance method of "
+                                         f"the {GUIDELINE} (chapter 7; ISO 22095:2020 mass balance model) from the "
+                                         "organization's account of third-party verified REPs. The product's CFP is "
+                                         "the General CFP stated here; the REPs are stated separately."))
+        out.append(("Bound to the product (7.5)",
+                    f"This reduction certificate is bundled with the steel product {product} of order {c.order_id} "
+                    f"({c.tonnage_t:,.3f} t). It shall not be transferred to another steel product or circulated "
+                    "downstream independently."))
+        out.append(("Customer use (7.5)",
+                    f"The customer may use the {reps} of REPs stated here to claim reductions in upstream emissions "
+                    "at the organizational level (Scope 3 Category 1) and at product level for this steel product, "
+                    "including CFP deductions for its own products (for example following ISO 14068-1:2023)."))
+        out.append(("Passing on downstream (7.5)",
+                    "The REPs stated here are managed by the customer as an attribute of this GX Steel. The customer "
+                    "shall not simply transfer this certificate to its own customer: to pass attributes on, it keeps "
+                    "traceability between this GX Steel and its product and presents an attribute certificate of its "
+                    "own; the same applies further down the value chain. The total of attributes transferred "
+                    f"downstream shall not exceed {reps}."))
+    cap = float(c.product.get("scope1", 0) + c.product.get("scope2", 0)) if c.product.get("known") else None
+    limit = (f" and never exceed the product's scope 1+2 intensity ({cap:.4f} t-CO2e/t, 7.3.2)"
+             if c.method == "mass_balance" and cap is not None else "")
+    out.append(("Account and physical connection (6.7, 7.2, 8.2)",
+                "The REPs come from the organization's account of verified REPs and never exceed its balance"
+                f"{limit}. Every REP line names the project's calculation period and gas type and the process path "
+                "that physically connects the project's unit to this product's last process step "
+                "(' > ' material flow, ' ~> ' utility supply)."))
+    out.append(("Verification (6.8, 7.4, 8.4)",
+                "Each REP line names the third-party verifier and its verification statement (ISO 14064-3:2019). "
+                "The REPs calculation, the account and the assignment behind this certificate can be re-performed "
+                "from the verifier pack published with it."))
+    out.append(("Disclaimer (10)", DISCLAIMER))
+    return out
+
+
+def view(data: ReportData, c: Certificate) -> dict[str, Any]:
+    """The content of one certificate, shared by its HTML and PDF."""
+    p = c.product
+    if c.draft:
+        banner = ("draft", "DRAFT - NOT ISSUED. Computed from a gxopt result folder for order "
+                           f"{c.order_id}; this is not a certificate. Certificates are issued by the ledger "
+                           "(gxopt batch)." + (f" This draft can never be issued: {c.not_certifiable_reason}."
+                                               if not c.certifiable else ""))
+    elif c.status == "void":
+        banner = ("void", f"VOID since {c.voided_at}: {c.void_reason}. Its REPs were returned to their pools.")
+    else:
+        banner = ("issued", f"Issued {c.issued_at} from the ledger (batch {c.batch_id[:12]}).")
+    parties = [("Certificate id", c.certificate_id), ("Status", c.status.upper() if c.status != "draft"
+                                                      else "DRAFT - NOT ISSUED"),
+               ("Issuer (scheme owner)", data.organization + (f" ({data.country})" if data.country else "")),
+               ("Scheme", GUIDELINE), ("Customer", c.customer), ("Order", c.order_id),
+               ("Delivery date", c.delivery_date or "–")]
+    product = [("Product", c.product_id + (f" - {p['name']}" if p.get("name") else "")),
+               ("Shipped from (site)", p.get("site") or "–"),
+               ("Process route", p.get("route") or "–"),
+               ("Route (unit names)", p.get("route_names") or "–"),
+               ("Purchased volume", f"{fmt.tonnes(c.tonnage_t)} t"),
+               ("Scrap share of metallic input", fmt.pct(p.get("scrap_share"))),
+               ("CFP data period", f"{p.get('cfp_period_start', '–')} to {p.get('cfp_period_end', '–')} "
+                                   f"({p.get('cfp_basis', '–').replace('_', '-')} CFP)")]
+    cfp = [("General CFP (ch. 5)", f"{fmt.cfp(c.general_cfp)} t-CO2e/t")]
+    if p.get("known"):
+        cfp.append(("of which scope 1 / scope 2 / upstream scope 3",
+                    f"{fmt.cfp(p['scope1'])} / {fmt.cfp(p['scope2'])} / {fmt.cfp(p['scope3_upstream'])} t-CO2e/t"))
+    if c.method == "allocation":
+        cfp += [("Residual CFP (not reflecting GX value)", f"{fmt.cfp(c.residual_cfp)} t-CO2e/t"),
+                ("Allocated CFP (GX steel, reflecting GX value)", f"{fmt.cfp(c.allocated_cfp)} t-CO2e/t"),
+                ("GX value alpha (0 <= alpha <= 1)", f"{c.alpha:.6f}"),
+                ("GX steel tonnage (alpha x volume)", f"{fmt.tonnes(c.gx_tonnage_t)} t")]
+        reductions = [("Reduction achieved by the purchase", f"{fmt.reps(c.reduction_t)} t-CO2e"),
+                      ("= (Residual CFP - Allocated CFP) x volume",
+                       f"({fmt.cfp(c.residual_cfp)} - {fmt.cfp(c.allocated_cfp)}) x {fmt.tonnes(c.tonnage_t)} t"),
+                      ("per tonne against the Residual CFP",
+                       f"{fmt.cfp((c.residual_cfp or 0) - (c.allocated_cfp or 0))} t-CO2e/t"),
+                      ("per tonne against the General CFP",
+                       f"{fmt.cfp(c.general_cfp - (c.allocated_cfp or 0))} t-CO2e/t"),
+                      ("REPs allocated (sum of lines)", f"{fmt.reps(c.reps_t)} t-CO2e ({c.gases})")]
+    else:
+        reductions = [("REPs assigned", f"{fmt.reps(c.reps_t)} t-CO2e"),
+                      ("Gas type of the REPs (7.3.1)", c.gases),
+                      ("REPs per tonne", f"{fmt.cfp(c.reps_per_t)} t-CO2e/t"),
+                      ("General CFP less REPs per tonne (product-level claim, 7.5)",
+                       f"{fmt.cfp(c.claimed_cfp)} t-CO2e/t"),
+                      ("Steel covered at the full scope 1+2 intensity", f"{fmt.tonnes(c.gx_tonnage_t)} t")]
+    lines = [{"no": ln.line_no, "project": ln.project_id, "name": ln.project_name, "technology": ln.technology or "–",
+              "period": f"{ln.period_start or '?'} to {ln.period_end}", "gas": ln.gas, "reps": fmt.reps(ln.reps_t),
+              "link": ln.link, "evidence": ln.evidence, "verifier": ln.verifier or "–",
+              "statement": ln.statement_id or "–", "pool": ln.pool_id} for ln in c.lines]
+    integrity = []
+    if c.digest:
+        integrity.append(("Content digest (SHA-256, in the ledger journal)", c.digest))
+    if c.batch_id:
+        integrity.append(("Ledger batch", c.batch_id))
+    integrity.append(("Run inputs (SHA-256)", str(data.summary.get("input_sha256", "–"))))
+    transfers = [{"id": t["transfer_id"], "from": t["from_customer"], "to": t["to_customer"],
+                  "reps": fmt.reps(t["reps_t"]), "parent": t.get("parent_transfer_id") or "–",
+                  "created": str(t["created_at"])[:19]} for t in c.transfers]
+    lz = certificate_lens(c)
+    lens_rows = []
+    for sc in SCALES:
+        lens_rows.append({"scale": sc.label, "formula": f"{sc.b:.2f} - {sc.m:.2f} s",
+                          "threshold": lz["physical"][f"{sc.key}_threshold"],
+                          "physical": lz["physical"][f"{sc.key}_met"], "claimed": lz["claimed"][f"{sc.key}_met"]})
+    title = c.title + (" (DRAFT - NOT ISSUED)" if c.draft else " (VOID)" if c.status == "void" else "")
+    return {"c": c, "title": title, "banner": banner, "parties": parties, "product": product, "cfp": cfp,
+            "reductions": reductions, "lines": lines, "statements": statements(data, c), "lens": lz,
+            "lens_rows": lens_rows, "boundary_note": BOUNDARY_NOTE, "steelzero_position": STEELZERO_POSITION,
+            "transfers": transfers, "integrity": integrity,
+            "remaining_to_pass": (c.reduction_t if c.method == "allocation" else c.reps_t) - c.passed_on_t}
+
+
+def write_html(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | None = None) -> None:
+    """Write the certificate's HTML page (self-contained)."""
+    v = v or view(data, c)
+    file.write_text(render("certificate.html", v=v, version=__version__, guideline=GUIDELINE,
+                           source=f"{data.scenario_name} ({data.mode})", pdf=f"{c.slug}.pdf"), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------------- PDF
+
+_FONTS: tuple[str, str] | None = None
+
+
+def _fonts() -> tuple[str, str]:
+    """Regular and bold font names: DejaVu Sans (shipped with matplotlib) for full Unicode, else Helvetica."""
+    global _FONTS
+    if _FONTS is None:
+        try:
+            import matplotlib
+            from reportlab.pdfbase import pdfmetrics
+            from reportlab.pdfbase.ttfonts import TTFont
+
+            ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+            pdfmetrics.registerFont(TTFont("GxSans", str(ttf / "DejaVuSans.ttf")))
+            pdfmetrics.registerFont(TTFont("GxSans-Bold", str(ttf / "DejaVuSans-Bold.ttf")))
+            _FONTS = ("GxSans", "GxSans-Bold")
+        except Exception:  # noqa: BLE001 - any failure: the standard fonts still work (ASCII text)
+            _FONTS = ("Helvetica", "Helvetica-Bold")
+    return _FONTS
+
+
+def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | None = None) -> None:
+    """Write the certificate's PDF (A4, text extractable; drafts watermarked on every page)."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    v = v or view(data, c)
+    regular, bold = _fonts()
+    base = ParagraphStyle("b", fontName=regular, fontSize=8.5, leading=11)
+    small = ParagraphStyle("s", parent=base, fontSize=7, leading=8.6)
+    head = ParagraphStyle("h", parent=base, fontName=bold, fontSize=10.5, leading=13, spaceBefore=7, spaceAfter=3,
+                          textColor=colors.HexColor("#1f618d"))
+    title = ParagraphStyle("t", parent=base, fontName=bold, fontSize=15, leading=18, spaceAfter=2)
+    banner_colors = {"draft": "#fdebd0", "void": "#fadbd8", "issued": "#d5f5e3"}
+
+    def para(text: Any, style: ParagraphStyle = base) -> Paragraph:
+        return Paragraph(escape(str(text)), style)
+
+    def kv(rows: list[tuple[str, str]]) -> Table:
+        t = Table([[para(k, ParagraphStyle("k", parent=base, fontName=bold)), para(val)] for k, val in rows],
+                  colWidths=[62 * mm, 112 * mm])
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d5dbdb")),
+                               ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f4f6f7")),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+        return t
+
+    def grid(header: list[str], rows: list[list[Any]], widths: list[float]) -> Table:
+        hs = ParagraphStyle("th", parent=small, fontName=bold)
+        t = Table([[para(h, hs) for h in header]] + [[para(x, small) for x in r] for r in rows],
+                  colWidths=[w * mm for w in widths], repeatRows=1)
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d5dbdb")),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eaf2f8")),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))
+        return t
+
+    story: list[Any] = [para(v["title"], title),
+                        para(f"{data.organization} - {GUIDELINE}", ParagraphStyle("st", parent=base,
+                                                                                 textColor=colors.grey))]
+    kind, text = v["banner"]
+    bt = Table([[para(text, ParagraphStyle("bn", parent=base, fontName=bold))]], colWidths=[174 * mm])
+    bt.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(banner_colors[kind])),
+                            ("BOX", (0, 0), (-1, -1), 1, colors.HexColor("#7e5109" if kind == "draft" else "#555555"))]))
+    story += [Spacer(1, 4), bt, para("Certificate and parties", head), kv(v["parties"]),
+              para("Steel product (8.5: description and purchase volume)", head), kv(v["product"]),
+              para("Carbon footprint (CFP)", head), kv(v["cfp"]),
+              para("Reduction" if c.method == "allocation" else "REPs assigned (7.3)", head), kv(v["reductions"]),
+              para("REP lines: project, calculation period, gas, physical connection, verification", head),
+              grid(["#", "Project", "Period", "Gas", "REPs t-CO2e", "Site link", "Physical connection (evidence)",
+                    "Verifier / statement"],
+                   [[ln["no"], f"{ln['project']}: {ln['name']}" + (f" [{ln['technology']}]" if ln["technology"] != "–"
+                                                                    else ""),
+                     ln["period"], ln["gas"], ln["reps"], ln["link"], ln["evidence"],
+                     f"{ln['verifier']} / {ln['statement']}"] for ln in v["lines"]],
+                   [6, 38, 22, 10, 20, 16, 38, 24])]
+    if v["transfers"]:
+        story += [para("Attribute certificates passed downstream (7.5)", head),
+                  grid(["Transfer", "From", "To", "t-CO2e", "Created"],
+                       [[t["id"], t["from"], t["to"], t["reps"], t["created"]] for t in v["transfers"]],
+                       [40, 40, 40, 24, 30])]
+    story.append(para("Statements", head))
+    for h, txt in v["statements"]:
+        story.append(KeepTogether([para(h, ParagraphStyle("sh", parent=base, fontName=bold)), para(txt),
+                                   Spacer(1, 3)]))
+    lz = v["lens"]
+    story += [para("SteelZero lens (reports only)", head),
+              para(f"Scrap share s = {fmt.pct(lz['scrap_share'])}; physical intensity = General CFP "
+                   f"{fmt.cfp(c.general_cfp)}; claimed intensity = {lz['claimed_basis']} {fmt.cfp(c.claimed_cfp)} "
+                   "t-CO2e/t."),
+              grid(["Scale (t-CO2e/t crude steel)", "Formula", "Threshold at s", "General CFP meets",
+                    "Claimed CFP meets"],
+                   [[r["scale"], r["formula"], fmt.cfp(r["threshold"]), _yn(r["physical"]), _yn(r["claimed"])]
+                    for r in v["lens_rows"]], [56, 28, 28, 31, 31]),
+              para(v["boundary_note"], small), Spacer(1, 3),
+              para(f"Site link of the REPs: {lz['site_link']} (same site {fmt.reps(lz['same_site_t'])} t-CO2e, pooled "
+                   f"across sites {fmt.reps(lz['pooled_t'])} t-CO2e)."),
+              grid(["SteelZero disclosure item", "On this certificate", "Detail"],
+                   [[i["item"], i["status"], i["detail"]] for i in lz["items"]], [60, 24, 90]),
+              para(v["steelzero_position"], small)]
+    story += [para("Integrity", head), kv(v["integrity"])]
+
+    def on_page(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(regular, 7)
+        canvas.setFillColor(colors.grey)
+        canvas.drawString(18 * mm, 10 * mm, f"{c.certificate_id} - {data.organization} - page {doc.page}")
+        canvas.drawRightString(192 * mm, 10 * mm, f"gxopt {__version__}")
+        if c.draft or c.status == "void":
+            canvas.setFont(bold, 46)
+            canvas.setFillColor(colors.Color(0.85, 0.45, 0.1, alpha=0.18) if c.draft
+                                else colors.Color(0.7, 0.1, 0.1, alpha=0.18))
+            canvas.translate(105 * mm, 148 * mm)
+            canvas.rotate(45)
+            canvas.drawCentredString(0, 0, "DRAFT - NOT ISSUED" if c.draft else "VOID")
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(str(file), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
+                            bottomMargin=16 * mm, title=v["title"] + " " + c.certificate_id,
+                            author=data.organization, subject=GUIDELINE, creator=f"gxopt {__version__}",
+                            invariant=True)
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+
+
+def _yn(v: Any) -> str:
+    return "–" if v is None else ("yes" if v else "no")

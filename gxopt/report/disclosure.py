@@ -1,0 +1,223 @@
+"""Public disclosures: the 6.2.3 project table, the 8.3.3 three CFPs per product (with the 7.3.3 notice)
+and the chapter 9 scheme information. Each as an HTML page with CSV and JSON twins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from gxopt import __version__
+from gxopt.report.data import GUIDELINE, ReportData
+from gxopt.report.fmt import clean, missing
+
+ISO_TABLE_1 = [
+    {"requirement": "Calculation of CFP prior to the emission reduction project", "clauses": "5",
+     "standards": ["ISO 20915:2018", "ISO 14067:2018", "ISO 14040:2006", "ISO 14044:2006", "ISO 21930:2017"]},
+    {"requirement": "Calculation of REPs", "clauses": "6", "standards": ["ISO 14064-1"]},
+    {"requirement": "Additionality of the emission reduction project", "clauses": "6",
+     "standards": ["The GHG Protocol for Project Accounting"]},
+    {"requirement": "GX Mass Balance", "clauses": "3, 7", "standards": ["ISO 22095:2020 (chain of custody)"]},
+    {"requirement": "GX Allocation", "clauses": "4, 8", "standards": ["ISO 14044:2006", "ISO 14067:2018"]},
+    {"requirement": "Prevention of double counting", "clauses": "6, 7, 8",
+     "standards": ["ISO 14064-1", "ISO 22095:2020", "ISO 14067:2018"]},
+    {"requirement": "Third-party verification", "clauses": "5, 6, 7, 8",
+     "standards": ["ISO 14021:2016", "ISO 14025:2006", "ISO 14026:2017", "ISO 14064-3:2019"]},
+]
+
+
+def _txt(v: Any) -> str:
+    return "" if missing(v) else str(v)
+
+
+def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(6.2.3 table: one row per calculation period of each project subject to REP calculation,
+    projects not counted with the reason)."""
+    s = data.scenario
+    nodes = s.model.nodes.set_index("node_id")
+    projects = data.tables["projects"].set_index("project_id")
+    pools = data.tables["pools"]
+    rows = []
+    for r in pools.itertuples():
+        if r.project_id not in projects.index or not bool(projects.at[r.project_id, "eligible"]):
+            continue
+        p = projects.loc[r.project_id]
+        node = p["node"]
+        rows.append({
+            "project_id": r.project_id, "name": _txt(p["name"]),
+            "location_site": _txt(nodes["site"].get(node)), "location_node": node,
+            "location_unit": _txt(nodes["name"].get(node)) if "name" in nodes.columns else "",
+            "process": _txt(nodes["process"].get(node)),
+            "technology": _txt(p.get("technology")), "project_type": _txt(p["kind"]),
+            "additionality_test": _txt(p["additionality"]),
+            "additionality_passed": bool(not missing(p["additionality"])),
+            "gas": _txt(p["gas"]), "verified": bool(p["verified"]), "verifier": _txt(p["verifier"]),
+            "statement_id": _txt(p["statement_id"]),
+            "period_start": r.period_start.strftime("%Y-%m-%d"), "period_end": r.period_end.strftime("%Y-%m-%d"),
+            "node_group_6_6": _txt(r.group), "attribution_share": float(r.share),
+            "reps_t": float(r.reps_t), "used_t": float(r.used_t), "remaining_t": float(r.remaining_t),
+            "expires_mass_balance": r.expires.strftime("%Y-%m-%d"),
+            "status": _txt(r.reason) or "usable",
+            "disclosure_complete": bool(_txt(p.get("technology"))),
+        })
+    table = pd.DataFrame(rows)
+    out = []
+    for pid, p in projects.iterrows():
+        if bool(p["eligible"]):
+            continue
+        node = p["node"]
+        out.append({"project_id": pid, "name": _txt(p["name"]), "location_site": _txt(nodes["site"].get(node)),
+                    "location_node": node, "project_type": _txt(p["kind"]),
+                    "additionality_test": _txt(p["additionality"]), "verified": bool(p["verified"]),
+                    "reason_not_counted": _txt(p["reason"]), "reps_not_counted_t": float(p["reps_t"])})
+    return table, pd.DataFrame(out)
+
+
+def three_cfp_table(data: ReportData) -> pd.DataFrame:
+    """8.3.3: General, Residual and Allocated CFP per product (+ 7.3.3 correction and GX volumes)."""
+    o = data.tables["orders"]
+    rows = []
+    for p in data.products.itertuples():
+        alloc = o[(o["product_id"] == p.product_id) & (o["method"] == "allocation") & (o["reps_t"] > 0)]
+        mb = o[(o["product_id"] == p.product_id) & (o["method"] == "mass_balance") & (o["reps_t"] > 0)]
+        weighted = float((alloc["allocated_cfp"] * alloc["tonnage_t"]).sum() / alloc["tonnage_t"].sum()) \
+            if len(alloc) else None
+        post = p.cfp_basis == "post_project"
+        rows.append({
+            "product_id": p.product_id, "name": _txt(getattr(p, "name", "")), "site": p.site,
+            "cfp_basis": p.cfp_basis, "cfp_period_start": p.cfp_period_start.strftime("%Y-%m-%d"),
+            "cfp_period_end": p.cfp_period_end.strftime("%Y-%m-%d"), "production_t": float(p.production_t),
+            "general_cfp": float(p.general_cfp), "rep_term": float(p.rep_term), "residual_cfp": float(p.residual_cfp),
+            "subject_cfp": float(p.subject_cfp), "non_allocable": float(p.non_allocable),
+            "allocated_cfp_min": float(alloc["allocated_cfp"].min()) if len(alloc) else None,
+            "allocated_cfp_max": float(alloc["allocated_cfp"].max()) if len(alloc) else None,
+            "allocated_cfp_weighted": weighted,
+            "allocated_cfp_lowest_possible": float(p.non_allocable) if post else None,
+            "allocation_orders_served": int(len(alloc)), "allocation_tonnage_t": float(alloc["tonnage_t"].sum()),
+            "gx_tonnage_t": float(alloc["gx_tonnage_t"].sum()), "allocated_reps_t": float(p.allocated_reps_t),
+            "mass_balance_orders_served": int(len(mb)), "mass_balance_reps_t": float(p.mb_reps_t),
+            "non_gx_cfp": float(p.residual_cfp) if len(alloc) else float(p.general_cfp),
+            "correction_7_3_3": float(p.mb_correction),
+            "emissions_general_t": float(p.emissions_general_t),
+            "emissions_after_allocation_t": float(p.emissions_after_allocation_t),
+        })
+    return pd.DataFrame(rows)
+
+
+def order_cfp_table(data: ReportData) -> pd.DataFrame:
+    """The three CFPs of every served GX Allocation order (the values on its CFP certificate)."""
+    o = data.tables["orders"]
+    a = o[(o["method"] == "allocation") & (o["reps_t"] > 0)]
+    return pd.DataFrame({"order_id": a["order_id"], "customer": a["customer"], "product_id": a["product_id"],
+                         "tonnage_t": a["tonnage_t"], "alpha": a["alpha"], "gx_tonnage_t": a["gx_tonnage_t"],
+                         "general_cfp": a["general_cfp"], "residual_cfp": a["residual_cfp"],
+                         "allocated_cfp": a["allocated_cfp"], "reps_t": a["reps_t"]}).reset_index(drop=True)
+
+
+def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, Any]:
+    """Chapter 9 (ISO 14021:2016 6.1.2): scheme owner, methods, standards, data quality, scope, verification."""
+    s = data.scenario
+    st = s.settings
+    summ = data.summary
+    nodes = s.model.nodes
+    products = data.products
+    sites = []
+    for site, g in nodes.groupby("site", sort=True):
+        sites.append({"site": site, "units": int(len(g)), "steel_units": int(g["steel"].fillna(False).astype(bool).sum()),
+                      "non_steel_units": int((~g["steel"].fillna(False).astype(bool)).sum()),
+                      "products": int((products["site"] == site).sum()),
+                      "production_t": float(products.loc[products["site"] == site, "production_t"].sum())})
+    methods = []
+    for m, label, ch in (("mass_balance", "GX Mass Balance", "7"), ("allocation", "GX Allocation", "8")):
+        d = summ.get("by_method", {}).get(m, {})
+        methods.append({"method": label, "chapter": ch, "orders": d.get("orders", 0), "served": d.get("served", 0),
+                        "reps_t": d.get("reps_t", 0.0), "gx_tonnage_t": d.get("gx_tonnage_t", 0.0),
+                        "how": ("REPs pooled in the account and assigned to selected products, supplied with a "
+                                "reduction certificate; at most the product's scope 1+2 intensity per tonne; "
+                                f"REPs expire {st.mass_balance.expiry_years} years after their calculation period "
+                                "(7.2.2)" if m == "mass_balance" else
+                                "emissions allocated within the REPs: GX steel at the Allocated CFP, non-GX steel at "
+                                "the Residual CFP, total emissions unchanged; valid in the CFP operational period "
+                                f"{st.operational_period.start} to {st.operational_period.end} (8.2.3)")})
+    verifiers: dict[str, dict[str, Any]] = {}
+    for r in projects.itertuples() if len(projects) else []:
+        v = verifiers.setdefault(r.verifier or "(none)", {"verifier": r.verifier or "(none)", "statements": set(),
+                                                         "projects": set()})
+        if r.statement_id:
+            v["statements"].add(r.statement_id)
+        v["projects"].add(r.project_id)
+    ver = [{"verifier": v["verifier"], "statement_ids": sorted(v["statements"]), "projects": sorted(v["projects"])}
+           for v in sorted(verifiers.values(), key=lambda x: x["verifier"])]
+    periods = {"earliest_start": projects["period_start"].min() if len(projects) else None,
+               "latest_end": projects["period_end"].max() if len(projects) else None,
+               "per_project": ([{"project_id": pid, "periods": [f"{a} to {b}" for a, b in
+                                                                zip(g["period_start"], g["period_end"])]}
+                                for pid, g in projects.groupby("project_id", sort=True)] if len(projects) else [])}
+    ledger = None
+    if data.ledger is not None:
+        ledger = {"database": data.ledger.url, "journal_entries": len(data.ledger.journal_rows),
+                  "journal_head": data.ledger.head["hash"], "audit_problems": data.ledger.audit_problems,
+                  "batches": int(len(data.ledger.batches))}
+    return {
+        "clause": "JISF 9 (ISO 14021:2016 clause 6.1.2)",
+        "scheme_owner": data.organization,
+        "country": data.country,
+        "scheme": GUIDELINE,
+        "usage_methods": methods,
+        "international_standards": ISO_TABLE_1,
+        "data_quality": [
+            "General CFPs are cradle-to-gate product CFPs per the JISF product-specific CFP guideline for steel "
+            "(ISO 20915 basis), excluding the recycling effect of scrap (5.1); electricity per supplier or PPA (5.2.1).",
+            "Primary data ideally within the last five years, secondary data within ten years (5.2.2). CFP data "
+            "periods of the products: " + _period_span(products) + ".",
+            "REPs are calculated from the organization's actual data before and after each project with an "
+            "intensity baseline (REPs = (baseline intensity x output - project emissions) x (1 - uncertainty)), "
+            "so volume changes earn nothing (6.2.1.2) and uncertainty never overstates them (6.5).",
+            "Several projects at one unit in overlapping periods are calculated once at unit level and split by "
+            "attribution share, never counted twice (6.6).",
+            "Calculation periods are at most one year (6.2.2.2); external certificates, non-steel operations, "
+            "operational improvements, maintenance and production changes are never counted (6.2.1, 6.3).",
+        ],
+        "organizational_scope": {
+            "organization": data.organization,
+            "statement": "REPs are calculated and accumulated within the organization and assigned or allocated "
+                         "across its sites only to products physically connected to the project's process "
+                         "(6.7, 7.2.3, 8.2.4).",
+            "sites": sites, "process_units": int(len(nodes)), "products": int(len(products)),
+        },
+        "projects": {"subject_to_calculation": int(projects["project_id"].nunique()) if len(projects) else 0,
+                     "additionality": sorted({f"{r.project_id}: {r.additionality_test} test"
+                                              for r in projects.itertuples()}) if len(projects) else [],
+                     "disclosure": "projects.html (6.2.3)"},
+        "reduction_periods": periods,
+        "verification": {"standard": "ISO 14064-3:2019 (6.8, 7.4, 8.4)", "verifiers": ver,
+                         "re_performable": "the verifier pack (verifier-pack/, verifier-pack.zip) re-performs every "
+                                           "REP calculation, pool balance, physical connection and order cap"},
+        "settings": {"as_of": str(st.as_of), "operational_period": f"{st.operational_period.start} to "
+                                                                   f"{st.operational_period.end}",
+                     "mass_balance_expiry_years": st.mass_balance.expiry_years,
+                     "expiry_justification": st.mass_balance.justification,
+                     "what_if_unverified_allowed": bool(st.allow_unverified)},
+        "run": {"scenario": data.scenario_name, "input_sha256": summ.get("input_sha256"),
+                "gxopt_version": summ.get("gxopt_version", __version__), "independently_verified": summ.get("verified")},
+        "ledger": ledger,
+        "disclaimer": "The treatment of GX value related to GX Steel rests entirely with the customer (JISF 10).",
+    }
+
+
+def _period_span(products: pd.DataFrame) -> str:
+    if products.empty:
+        return "none"
+    return f"{products['cfp_period_start'].min():%Y-%m-%d} to {products['cfp_period_end'].max():%Y-%m-%d}"
+
+
+def non_gx_notice(data: ReportData, cfps: pd.DataFrame) -> list[dict[str, Any]]:
+    """7.3.3: post-project CFPs of products without REPs must not be applied without the correction value."""
+    rows = cfps[(cfps["cfp_basis"] == "post_project") & (cfps["correction_7_3_3"] > 0)]
+    return [{"product_id": r.product_id, "general_cfp": r.general_cfp, "correction": r.correction_7_3_3,
+             "corrected_cfp": r.general_cfp + r.correction_7_3_3} for r in rows.itertuples()]
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe list of row dicts."""
+    return [{k: clean(v) for k, v in row.items()} for row in frame.to_dict("records")]

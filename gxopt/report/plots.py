@@ -1,0 +1,268 @@
+"""Static plots (matplotlib, Agg backend, PNG): the Figure 3 view, the flow of REPs, pool balances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=True)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import PathPatch, Rectangle  # noqa: E402
+from matplotlib.path import Path as MPath  # noqa: E402
+
+from gxopt.report.data import ReportData  # noqa: E402
+
+DPI = 110
+PALETTE = ["#1f618d", "#b9770e", "#1e8449", "#7d3c98", "#a93226", "#117a65", "#5d6d7e", "#d68910", "#2e86c1",
+           "#cb4335", "#28b463", "#884ea0"]
+PLOTS = {
+    "figure3": ("emissions-figure3.png", "Total emissions before and after allocation per product group "
+                                         "(the guideline's Figure 3 view)"),
+    "flow": ("rep-flow.png", "Flow of REPs: projects to products to customers"),
+    "pools": ("pool-balances.png", "Pool balances: REPs, used and remaining per pool"),
+    "timeline": ("pool-timeline.png", "Pool balances over time (ledger journal)"),
+}
+
+
+def _save(fig: plt.Figure, file: Path) -> None:
+    fig.savefig(file, dpi=DPI, metadata={"Software": "gxopt", "Creation Time": None})
+    plt.close(fig)
+
+
+def _mt(x: float) -> str:
+    return f"{x / 1e6:,.2f} Mt" if abs(x) >= 1e6 else f"{x / 1e3:,.1f} kt" if abs(x) >= 1e3 else f"{x:,.0f} t"
+
+
+def figure3(data: ReportData, file: Path) -> pd.DataFrame:
+    """Per product group (site) and for the organization: General x production, Residual x production (the
+    REPs added on top), and after allocation (GX steel at its Allocated CFP + the rest at the Residual CFP).
+    Returns the numbers plotted (its CSV twin)."""
+    p = data.products
+    o = data.tables["orders"]
+    alloc = o[(o["method"] == "allocation") & (o["reps_t"] > 0)]
+    gx = (alloc["tonnage_t"] * alloc["allocated_cfp"]).groupby(alloc["product_id"]).sum()
+    gx_t = alloc.groupby("product_id")["tonnage_t"].sum()
+    rows = []
+    for r in p.itertuples():
+        gxe = float(gx.get(r.product_id, 0.0))
+        rest = float(r.residual_cfp) * (float(r.production_t) - float(gx_t.get(r.product_id, 0.0)))
+        rows.append({"group": r.site, "product_id": r.product_id, "general_t": float(r.emissions_general_t),
+                     "residual_t": float(r.emissions_residual_t), "gx_steel_t": gxe, "non_gx_steel_t": rest,
+                     "after_allocation_t": float(r.emissions_after_allocation_t)})
+    per = pd.DataFrame(rows)
+    groups = per.groupby("group", sort=True)[["general_t", "residual_t", "gx_steel_t", "non_gx_steel_t",
+                                              "after_allocation_t"]].sum().reset_index()
+    total = groups.drop(columns="group").sum()
+    groups = pd.concat([pd.DataFrame([{"group": f"{data.organization[:28]} (total)", **total.to_dict()}]), groups],
+                       ignore_index=True)
+    n = len(groups)
+    fig, axes = plt.subplots(1, n, figsize=(max(7.5, 3.1 * n), 4.6), squeeze=False)
+    for ax, g in zip(axes[0], groups.itertuples()):
+        reps = g.residual_t - g.general_t
+        ax.bar(0, g.general_t, color="#5d6d7e", width=0.6)
+        ax.bar(1, g.general_t, color="#5d6d7e", width=0.6)
+        ax.bar(1, reps, bottom=g.general_t, color="#f5cba7", hatch="//", edgecolor="#b9770e", width=0.6)
+        ax.bar(2, g.non_gx_steel_t, color="#a93226", width=0.6, label="non-GX steel (Residual CFP)")
+        ax.bar(2, g.gx_steel_t, bottom=g.non_gx_steel_t, color="#1e8449", width=0.6, label="GX steel (Allocated CFP)")
+        ax.set_xticks([0, 1, 2], ["General\nCFP", "Residual\nCFP", "after\nallocation"], fontsize=8)
+        ax.set_title(str(g.group), fontsize=9)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _mt(v)))
+        top = max(g.residual_t, g.general_t, g.after_allocation_t, 1.0)
+        for x, v in ((0, g.general_t), (1, g.residual_t), (2, g.after_allocation_t)):
+            ax.text(x, v + 0.01 * top, _mt(v), ha="center", va="bottom", fontsize=7)
+        if reps > 0:
+            ax.text(1, g.general_t + reps / 2, f"REPs\n{_mt(reps)}", ha="center", va="center", fontsize=6.5)
+        ax.set_ylim(0, top * 1.15)
+        ax.spines[["top", "right"]].set_visible(False)
+    handles = [Rectangle((0, 0), 1, 1, color="#5d6d7e"), Rectangle((0, 0), 1, 1, facecolor="#f5cba7", hatch="//",
+                                                                   edgecolor="#b9770e"),
+               Rectangle((0, 0), 1, 1, color="#a93226"), Rectangle((0, 0), 1, 1, color="#1e8449")]
+    fig.legend(handles, ["actual emissions (General CFP x production)", "REPs added back (Residual CFP, 8.3.2)",
+                         "non-GX steel at Residual CFP", "GX steel at Allocated CFP"],
+               loc="lower center", ncol=4, fontsize=7.5, frameon=False)
+    fig.suptitle("Total emissions, t-CO2e: before and after GX Allocation (JISF Figure 3 view)", fontsize=10.5)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    _save(fig, file)
+    return groups
+
+
+def flow(data: ReportData, file: Path, top: int = 12) -> pd.DataFrame:
+    """A Sankey-like flow (matplotlib only): REPs from projects to products to customers.
+
+    Uses the certificate lines (issued/draft, not void). The ``top`` largest products and customers are
+    shown by name, the rest grouped. Returns the links drawn (its CSV twin)."""
+    rows = [{"project": ln.project_id, "product": c.product_id, "customer": c.customer, "reps_t": ln.reps_t}
+            for c in data.certificates if c.status != "void" for ln in c.lines]
+    links = pd.DataFrame(rows, columns=["project", "product", "customer", "reps_t"])
+    fig, ax = plt.subplots(figsize=(11, 7))
+    ax.set_axis_off()
+    if links.empty or links["reps_t"].sum() <= 0:
+        ax.text(0.5, 0.5, "no REPs assigned or allocated", ha="center", va="center", fontsize=12)
+        _save(fig, file)
+        return links
+
+    def squash(col: str, label: str) -> None:
+        tot = links.groupby(col)["reps_t"].sum().sort_values(ascending=False)
+        if len(tot) > top:
+            keep = set(tot.index[: top - 1])
+            links[col] = links[col].where(links[col].isin(keep), f"{len(tot) - len(keep)} other {label}")
+
+    squash("product", "products")
+    squash("customer", "customers")
+    left = links.groupby(["project", "product"], sort=False)["reps_t"].sum().reset_index()
+    right = links.groupby(["product", "customer"], sort=False)["reps_t"].sum().reset_index()
+    total = float(links["reps_t"].sum())
+    cols = {"project": 0.0, "product": 0.5, "customer": 1.0}
+    gap = 0.018
+    w = 0.022
+
+    def stack(col: str) -> dict[str, list[float]]:
+        t = links.groupby(col)["reps_t"].sum().sort_values(ascending=False)
+        n = len(t)
+        scale = (1 - gap * (n - 1)) / total
+        pos, y = {}, 1.0
+        for k, v in t.items():
+            h = v * scale
+            pos[k] = [y - h, y, y, y]  # bottom, top, next out-offset, next in-offset
+            y -= h + gap
+        return pos
+
+    pos = {c: stack(c) for c in cols}
+    scale = (1 - gap * (len(pos["project"]) - 1)) / total
+    proj_color = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(pos["project"])}
+    prod_color = {}
+    for k in pos["product"]:
+        main = left[left["product"] == k].sort_values("reps_t", ascending=False)["project"].iloc[0]
+        prod_color[k] = proj_color[main]
+
+    def band(x0: float, y0: float, x1: float, y1: float, h0: float, h1: float, color: str) -> None:
+        xm = (x0 + x1) / 2
+        verts = [(x0, y0), (xm, y0), (xm, y1), (x1, y1), (x1, y1 - h1), (xm, y1 - h1), (xm, y0 - h0), (x0, y0 - h0),
+                 (x0, y0)]
+        codes = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.LINETO, MPath.CURVE4, MPath.CURVE4,
+                 MPath.CURVE4, MPath.CLOSEPOLY]
+        ax.add_patch(PathPatch(MPath(verts, codes), facecolor=color, alpha=0.42, lw=0))
+
+    for a, b, frame, color_of in (("project", "product", left, proj_color), ("product", "customer", right,
+                                                                               prod_color)):
+        frame = frame.assign(_a=frame[a].map(lambda k: -pos[a][k][1]), _b=frame[b].map(lambda k: -pos[b][k][1]))
+        for r in frame.sort_values(["_a", "_b"]).itertuples():
+            h = getattr(r, "reps_t") * scale
+            src, dst = pos[a][getattr(r, a)], pos[b][getattr(r, b)]
+            band(cols[a] + w, src[2], cols[b], dst[3], h, h, color_of[getattr(r, a)])
+            src[2] -= h
+            dst[3] -= h
+    amounts = {c: links.groupby(c)["reps_t"].sum() for c in cols}
+    for c, x in cols.items():
+        for k, (lo, hi, _, _) in pos[c].items():
+            color = proj_color.get(k) if c == "project" else prod_color.get(k) if c == "product" else "#5d6d7e"
+            ax.add_patch(Rectangle((x, lo), w, hi - lo, color=color))
+            label = f"{k}\n{amounts[c][k]:,.0f} t-CO2e" if hi - lo > 0.035 else f"{k} ({amounts[c][k]:,.0f})"
+            if c == "customer":
+                ax.text(x + w + 0.006, (lo + hi) / 2, label, va="center", ha="left", fontsize=7)
+            elif c == "project":
+                ax.text(x - 0.006, (lo + hi) / 2, label, va="center", ha="right", fontsize=7)
+            else:
+                ax.text(x + w + 0.004, (lo + hi) / 2, label, va="center", ha="left", fontsize=6.5,
+                        bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 0.6})
+    for c, x in cols.items():
+        ax.text(x + w / 2, 1.04, {"project": "projects", "product": "products", "customer": "customers"}[c],
+                ha="center", fontsize=9.5, fontweight="bold")
+    ax.set_xlim(-0.28, 1.3)
+    ax.set_ylim(-0.02, 1.08)
+    kind = "certificate lines" if data.mode == "ledger" else "draft certificates (served orders)"
+    ax.set_title(f"Flow of REPs, t-CO2e ({kind}; total {total:,.0f})", fontsize=10.5)
+    _save(fig, file)
+    return links
+
+
+def pool_balances(data: ReportData, file: Path) -> pd.DataFrame:
+    """Per pool: used before (account), used by mass balance / allocation in this run, remaining; with a
+    ledger the ledger's credited / issued / expired / remaining instead. Returns the numbers plotted."""
+    if data.ledger is not None and len(data.ledger.balances):
+        b = data.ledger.balances
+        frame = pd.DataFrame({"pool_id": b["pool_id"],
+                              "credited_t": (b["credited_g"] + b["adjusted_g"]) / 1e6,
+                              "issued_net_t": (b["issued_g"] - b["reversed_g"]) / 1e6,
+                              "expired_t": b["expired_g"] / 1e6, "remaining_t": b["remaining_g"] / 1e6})
+        parts = [("issued_net_t", "issued (net of reversals)", "#1f618d"), ("expired_t", "expired (7.2.2)", "#7f8c8d"),
+                 ("remaining_t", "remaining", "#82e0aa")]
+        title = "Ledger pool balances, t-CO2e (credited = issued - reversed + expired + remaining)"
+    else:
+        p = data.tables["pools"]
+        p = p[p["reps_t"] > 0]
+        frame = pd.DataFrame({"pool_id": p["pool_id"], "reps_t": p["reps_t"], "used_before_t": p["used_before_t"],
+                              "used_mass_balance_t": p.get("used_mass_balance_t", 0.0),
+                              "used_allocation_t": p.get("used_allocation_t", 0.0),
+                              "remaining_t": p["remaining_t"].clip(lower=0),
+                              "usable": p["eligible"].astype(bool) & p["ended"].astype(bool)})
+        parts = [("used_before_t", "used before (account)", "#7f8c8d"),
+                 ("used_mass_balance_t", "GX Mass Balance (this run)", "#1f618d"),
+                 ("used_allocation_t", "GX Allocation (this run)", "#b9770e"), ("remaining_t", "remaining", "#82e0aa")]
+        title = "Pool balances, t-CO2e (REPs = used before + used in this run + remaining)"
+    frame = frame.reset_index(drop=True)
+    n = max(len(frame), 1)
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.38 * n))
+    y = np.arange(len(frame))[::-1]
+    left = np.zeros(len(frame))
+    for col, label, color in parts:
+        vals = frame[col].to_numpy(float)
+        ax.barh(y, vals, left=left, color=color, label=label, height=0.62)
+        left += vals
+    if "usable" in frame:
+        for yy, ok, tot in zip(y, frame["usable"], left):
+            if not ok:
+                ax.text(tot, yy, "  not usable (ineligible or period not ended)", va="center", fontsize=6.5,
+                        color="#a93226")
+    ax.set_yticks(y, frame["pool_id"], fontsize=7)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    ax.set_title(title, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    _save(fig, file)
+    return frame
+
+
+def timeline(data: ReportData, file: Path) -> pd.DataFrame | None:
+    """Ledger only: cumulative credited, issued, reversed, expired and remaining over the journal's timestamps."""
+    if data.ledger is None or data.ledger.journal.empty:
+        return None
+    j = data.ledger.journal.copy()
+    j = j[j["pool_id"].notna() & (j["kind"] != "attribute")]
+    j["t"] = pd.to_datetime(j["created_at"], utc=True, format="ISO8601")
+    sign = {"credit": 1, "adjust": 1, "reverse": 1, "issue": -1, "expire": -1}
+    cum = pd.DataFrame({"time": j["t"], "seq": j["seq"]})
+    for k in ("credit", "adjust", "issue", "reverse", "expire"):
+        cum[k] = np.where(j["kind"] == k, j["amount_t"], 0.0).cumsum()
+    cum["remaining"] = sum(np.where(j["kind"] == k, j["amount_t"], 0.0) * s for k, s in sign.items()).cumsum()
+    cum = cum.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    x = cum["seq"].to_numpy()
+    for col, label, color in (("credit", "credited", "#1e8449"), ("issue", "issued", "#1f618d"),
+                              ("reverse", "reversed (voids)", "#b9770e"), ("expire", "expired", "#7f8c8d"),
+                              ("remaining", "remaining", "#a93226")):
+        ax.step(x, cum[col], where="post", label=label, color=color, lw=1.6)
+    batches = j.groupby("batch_id", sort=False)["seq"].min() if "batch_id" in j else pd.Series(dtype=int)
+    for b, s in batches.items():
+        if isinstance(b, str):
+            ax.axvline(s, color="#d5dbdb", lw=0.8, zorder=0)
+    first, last = cum["time"].iloc[0], cum["time"].iloc[-1]
+    ax.set_xlabel(f"journal entry (seq); {first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S} UTC; grey lines = "
+                  "batches", fontsize=8)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7.5, frameon=False, ncol=5, loc="upper left")
+    ax.set_title("Ledger: cumulative movements of REPs over time, t-CO2e (all pools)", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    _save(fig, file)
+    cum["time"] = cum["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return cum
