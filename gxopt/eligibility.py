@@ -176,8 +176,9 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     _, site_code = np.unique(prod["site"].to_numpy(str), return_inverse=True)
     if aggregate:
         _, prem_code = np.unique(o["premium"].to_numpy(float), return_inverse=True)
-        sig = np.stack([alloc.astype(np.int64), prem_code, site_code[pcode], poolset_of_key[key_id]])[:, served]
-        _, class_of = np.unique(sig, axis=1, return_inverse=True)
+        n_site, n_ps = int(site_code.max(initial=0)) + 1, int(poolset_of_key.max(initial=0)) + 1
+        sig = ((prem_code.astype(np.int64) * 2 + alloc) * n_site + site_code[pcode]) * n_ps + poolset_of_key[key_id]
+        _, class_of = np.unique(sig[served], return_inverse=True)
     else:
         class_of = np.arange(int(served.sum()))
     class_id = np.full(len(o), -1, dtype=np.int64)

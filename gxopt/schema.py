@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gxopt.errors import Issue
 
@@ -281,7 +283,11 @@ def _empty_of(col: Column, n: int, index: pd.Index) -> pd.Series:
 def _convert(col: Column, text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, str]:
     """Convert text to the column's type; return (values, bad-cell mask, rule text for bad cells)."""
     if col.kind == "float":
-        values = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
+        try:  # fast path: every non-empty cell is a number
+            values = pd.Series(pc.cast(pa.array(text.where(~missing), type=pa.string(), from_pandas=True),
+                                       pa.float64()).to_numpy(zero_copy_only=False), index=text.index)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # find the bad cells one by one
+            values = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
         bad = ~missing & (values.isna() | ~np.isfinite(values.fillna(0.0)))
         return values.where(~bad), bad, "not a number"
     if col.kind == "date":

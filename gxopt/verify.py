@@ -51,7 +51,7 @@ def verify(s: Scenario, res: Results, stage_values: dict[str, float] | None = No
 
     # --- per allocation line: eligibility, physical connection, gas, windows (from raw inputs)
     o_in = s.orders.set_index("order_id")
-    line_order = o_in.loc[al["order_id"]].reset_index()
+    line_order = o_in.iloc[o_in.index.get_indexer(al["order_id"])].reset_index()
     p_idx = pools.set_index("pool_id")
     per = p_idx.loc[al["pool_id"]].reset_index()
     ids = al["order_id"].astype(str) + " <- " + al["pool_id"].astype(str)
@@ -106,12 +106,16 @@ def verify(s: Scenario, res: Results, stage_values: dict[str, float] | None = No
     added = (counted["share"] * counted["q"]).groupby(counted["pool_id"]).sum().astype("float64")
 
     # --- per order: caps, alpha, three CFPs (7.3.2, 8.1.1, 8.3.2)
-    oo = o_in.loc[orders["order_id"]].reset_index()
-    k = oo["product_id"]
+    oo = o_in.iloc[o_in.index.get_indexer(orders["order_id"])].reset_index()
+    pcode = prod.index.get_indexer(oo["product_id"])
+
+    def per_order(col: pd.Series) -> np.ndarray:
+        return col.reindex(prod.index).to_numpy(float)[pcode]
+
     got = al.groupby("order_id")["reps_t"].sum().reindex(orders["order_id"]).fillna(0.0).to_numpy()
-    s12 = (k.map(prod["scope1"]) + k.map(prod["scope2"])).to_numpy()
+    s12 = per_order(prod["scope1"]) + per_order(prod["scope2"])
     is_alloc = (oo["method"] == "allocation").to_numpy()
-    full = np.where(is_alloc, s12 + k.map(prod["scope3_allocable"]).to_numpy() + k.map(term).to_numpy(), s12)
+    full = np.where(is_alloc, s12 + per_order(prod["scope3_allocable"]) + per_order(term), s12)
     amax = np.where(is_alloc, oo["alpha_max"].fillna(1.0).to_numpy(), 1.0)
     cap = amax * oo["tonnage_t"].to_numpy() * full
     cap = np.fmin(cap, oo["requested_reps_t"].to_numpy(float))
@@ -121,8 +125,8 @@ def verify(s: Scenario, res: Results, stage_values: dict[str, float] | None = No
         alpha = np.where(full > 0, got / (oo["tonnage_t"].to_numpy() * full), 0.0)
     rep.add((alpha < -ABS_TOL) | (alpha > 1 + ABS_TOL), oid, "alpha outside [0, 1] (8.1.1)")
     rep.add(np.abs(alpha - orders["alpha"].to_numpy()) > 1e-6, oid, "reported alpha differs from REPs / cap")
-    non_alloc = (k.map(prod["scope3_upstream"]) - k.map(prod["scope3_allocable"])).to_numpy()
-    residual = (k.map(prod["general_cfp"]) + k.map(term)).to_numpy()
+    non_alloc = per_order(prod["scope3_upstream"]) - per_order(prod["scope3_allocable"])
+    residual = per_order(prod["general_cfp"]) + per_order(term)
     allocated = full * (1 - alpha) + non_alloc
     rep.add(is_alloc & ((np.abs(residual - orders["residual_cfp"].to_numpy()) > 1e-6) |
                         (np.abs(allocated - orders["allocated_cfp"].to_numpy()) > 1e-6)), oid,

@@ -1,0 +1,220 @@
+"""The verifier pack: everything a third party needs to re-perform the numbers without gxopt (ISO 14064-3).
+
+Contents (folder ``verifier-pack/`` and ``verifier-pack.zip``):
+
+- ``inputs/`` the run's inputs, ``results/`` the result tables and summary as gxopt wrote them;
+- ``calculations/`` each pool's REPs step by step, each pool's use and reconciliation, each order's lines and
+  cap, each physical-connection path step by step (all recomputed by ``recheck.py``, stdlib only), and
+  ``verify.json``: gxopt's own independent verification re-run on the written result tables;
+- ``ledger/`` (with a ledger): the hash-chained journal (CSV and exact JSON lines), stored pool balances,
+  certificates and lines (exact JSON lines, so digests can be recomputed), attribute transfers, the head;
+- ``recheck.py`` (Python standard library only) and ``recheck_results.json``; ``MANIFEST.sha256``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gxopt import __version__
+from gxopt.report import recheck
+from gxopt.report.data import RESULT_TABLES, ReportData
+
+ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    return str(v)
+
+
+def _write_rows(file: Path, rows: list[dict[str, Any]]) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if not rows:
+        file.write_text("", encoding="utf-8")
+        return
+    with file.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("true" if v is True else "false" if v is False else "" if v is None else v)
+                        for k, v in r.items()})
+
+
+def _jsonl(file: Path, rows: list[dict[str, Any]]) -> None:
+    """Exact values as stored (ints stay ints, floats keep every digit), one JSON object per line."""
+    file.write_text("".join(json.dumps(r, sort_keys=True, default=_json_default) + "\n" for r in rows),
+                    encoding="utf-8")
+
+
+def rerun_verify(data: ReportData) -> dict[str, Any]:
+    """gxopt's own independent verification (:func:`gxopt.verify.verify`) on the result tables as written."""
+    from gxopt.results import Results
+    from gxopt.verify import verify
+
+    t = data.tables
+    try:
+        res = Results(t["allocations"], t["orders"], t["pools"], t["products"], t["projects"], t["connections"])
+        stages = data.summary.get("solver", {}).get("stage_objectives") or None
+        violations = verify(data.scenario, res, stages)
+        return {"checked_by": f"gxopt.verify.verify (gxopt {__version__})", "ok": not violations,
+                "violations": violations,
+                "what": "every line's eligibility, physical connection, gas and windows; no pool overdrawn; caps, "
+                        "alpha and the three CFPs per order; total emissions never fall (8.1); the value optimum"}
+    except Exception as exc:  # noqa: BLE001 - the pack records why verify could not run
+        return {"checked_by": "gxopt.verify.verify", "ok": False, "violations": [],
+                "error": f"could not re-run: {type(exc).__name__}: {exc}"}
+
+
+def write(data: ReportData, pack: Path) -> dict[str, Any]:
+    """Write the pack folder; return the recheck summary."""
+    pack.mkdir(parents=True)
+    shutil.copytree(data.result_dir / "inputs", pack / "inputs")
+    (pack / "results").mkdir()
+    for t in RESULT_TABLES:
+        shutil.copyfile(data.result_dir / f"{t}.csv", pack / "results" / f"{t}.csv")
+    shutil.copyfile(data.result_dir / "summary.json", pack / "results" / "summary.json")
+    shutil.copyfile(Path(recheck.__file__), pack / "recheck.py")
+    if data.ledger is not None:
+        _write_ledger(data, pack / "ledger")
+    summary, tables = recheck.run_all(pack)
+    calc = pack / "calculations"
+    calc.mkdir()
+    for name, rows in tables.items():
+        _write_rows(calc / f"{name}.csv", rows)
+    _write_rows(calc / "reconciliation.csv", _reconciliation(tables["pool_use"]))
+    verify = rerun_verify(data)
+    (calc / "verify.json").write_text(json.dumps(verify, indent=2) + "\n", encoding="utf-8")
+    summary["gxopt_verify"] = {"ok": verify["ok"], "violations": len(verify.get("violations", [])),
+                               "error": verify.get("error")}
+    (pack / "recheck_results.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (pack / "README.md").write_text(_readme(data, summary), encoding="utf-8")
+    _manifest(pack)
+    return summary
+
+
+def _reconciliation(pool_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = ("reps_t", "used_before_t", "used_mass_balance_t", "used_allocation_t", "remaining_t")
+    rows = [{"pool_id": r["pool_id"], **{k: r[k] for k in keys},
+             "check": "reps_t = used_before_t + used_mass_balance_t + used_allocation_t + remaining_t",
+             "reconciles": r["reconciles"]} for r in pool_rows]
+    tot = {k: round(sum(float(r[k] or 0) for r in pool_rows), 6) for k in keys}
+    rows.append({"pool_id": "TOTAL", **tot, "check": "sum over pools",
+                 "reconciles": all(r["reconciles"] for r in pool_rows)})
+    return rows
+
+
+def _write_ledger(data: ReportData, out: Path) -> None:
+    from gxopt.ledger.tables import G_PER_T
+
+    led = data.ledger
+    assert led is not None
+    out.mkdir()
+    _jsonl(out / "journal.jsonl", led.journal_rows)
+    _jsonl(out / "certificates.jsonl", led.certificates)
+    _jsonl(out / "certificate_lines.jsonl", led.certificate_lines)
+    j = led.journal.copy()
+    j.to_csv(out / "journal.csv", index=False, lineterminator="\n")
+    led.balances.to_csv(out / "pool_balance.csv", index=False, lineterminator="\n")
+    b = led.balances
+    pd.DataFrame({"pool_id": b["pool_id"], "credited_t": (b["credited_g"] + b["adjusted_g"]) / G_PER_T,
+                  "issued_t": b["issued_g"] / G_PER_T, "reversed_t": b["reversed_g"] / G_PER_T,
+                  "expired_t": b["expired_g"] / G_PER_T, "remaining_t": b["remaining_g"] / G_PER_T,
+                  "reconciles": (b["credited_g"] + b["adjusted_g"]) == (b["issued_g"] - b["reversed_g"]
+                                                                        + b["expired_g"] + b["remaining_g"])}
+                 ).to_csv(out / "balances.csv", index=False, lineterminator="\n", float_format="%.6f")
+    led.pools.to_csv(out / "pools.csv", index=False, lineterminator="\n")
+    pd.DataFrame(led.certificates).to_csv(out / "certificates.csv", index=False, lineterminator="\n")
+    pd.DataFrame(led.certificate_lines).to_csv(out / "certificate_lines.csv", index=False, lineterminator="\n")
+    led.transfers.to_csv(out / "attribute_transfers.csv", index=False, lineterminator="\n")
+    led.batches.to_csv(out / "batches.csv", index=False, lineterminator="\n")
+    (out / "head.json").write_text(json.dumps(led.head, indent=2) + "\n", encoding="utf-8")
+    (out / "audit.json").write_text(json.dumps({"problems": led.audit_problems, "ok": not led.audit_problems},
+                                               indent=2) + "\n", encoding="utf-8")
+
+
+def _manifest(pack: Path) -> None:
+    lines = []
+    for f in sorted(p for p in pack.rglob("*") if p.is_file()):
+        lines.append(f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.relative_to(pack).as_posix()}")
+    (pack / "MANIFEST.sha256").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def zip_pack(pack: Path, file: Path) -> None:
+    """A zip of the pack with fixed timestamps and sorted entries (the same pack gives the same zip)."""
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(p for p in pack.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"{pack.name}/{f.relative_to(pack).as_posix()}", date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, f.read_bytes())
+
+
+def _readme(data: ReportData, summary: dict[str, Any]) -> str:
+    ok = "PASSED" if summary["ok"] and summary["gxopt_verify"]["ok"] else "FAILED - see recheck_results.json"
+    ledger = ""
+    if data.ledger is not None:
+        ledger = f"""
+## Ledger (`ledger/`)
+
+Exported read-only from `{data.ledger.url}`: {len(data.ledger.journal_rows)} journal entries, head hash
+`{data.ledger.head['hash']}` (seq {data.ledger.head['seq']}).
+
+- `journal.jsonl`: every entry exactly as stored. Each `hash = sha256(prev_hash + "|" + JSON)` where JSON
+  is the entry's `entry_id, created_at, batch_id, kind, pool_id, amount_g, certificate_id, reason, meta`
+  with sorted keys and separators `,` `:`. The first `prev_hash` is 64 zeros; `head.json` is the newest hash.
+- `pool_balance.csv`: the balances stored in the database (grams); recompute them from the journal:
+  credited/adjusted/issued/reversed/expired are the sums of `amount_g` by `kind`, and
+  remaining = credited + adjusted - issued + reversed - expired (never below zero).
+- `certificates.jsonl`, `certificate_lines.jsonl`: the certificates as issued. The digest written in each
+  certificate's `issue` entries (`meta.certificate_digest`) is sha256 of the JSON
+  `{{"certificate": {{...14 fields...}}, "lines": [...]}}` (see `recheck.py`, `certificate_digest`).
+- `audit.json`: the result of gxopt's own ledger audit when the report was made.
+"""
+    return f"""# Verifier pack: {data.scenario_name}
+
+Organization (scheme owner): **{data.organization}**. Scheme: JISF GX Steel Guidelines v4.1.
+Run as of {data.summary.get('as_of')}; inputs SHA-256 `{data.summary.get('input_sha256')}`.
+Made by gxopt {__version__} ({data.mode} mode). Re-check when the pack was written: **{ok}**.
+
+Everything here can be re-performed without gxopt:
+
+```
+python3 recheck.py            # Python 3.11+, standard library only; exit code 0 = every check passed
+```
+
+## Files
+
+| path | what | clause |
+|---|---|---|
+| `inputs/model/*`, `inputs/scenario/*` | the plant model and scenario the run read (`gxopt run inputs/scenario` reruns it) | 5, 6 |
+| `results/*.csv`, `results/summary.json` | the result tables as gxopt wrote them | 6-8 |
+| `calculations/rep_calculation.csv` | each pool's REPs step by step: baseline_intensity x output_t = baseline emissions; - project_emissions_t = gross; floored at 0; x (1 - uncertainty) (6.6 group: the largest); x share = REPs; compared with `results/pools.csv` | 6.1, 6.5, 6.6 |
+| `calculations/pool_use.csv`, `calculations/reconciliation.csv` | each pool: used before (account.csv) + used by mass balance + used by allocation + remaining = REPs; never overdrawn | 7.2.1, 7.3.1, 8.2.1 |
+| `calculations/order_checks.csv` | each order: its lines sum to its REPs, never above its cap; alpha, GX tonnage, Residual and Allocated CFP | 7.3.2, 8.1.1, 8.3.2 |
+| `calculations/connection_checks.csv` | each physical-connection path, each step checked against `inputs/model/edges.csv` | 6.7, 7.2.3 |
+| `calculations/verify.json` | gxopt's independent verification re-run on the written tables | all |
+| `recheck.py`, `recheck_results.json` | the stdlib re-check and its result when the pack was written | ISO 14064-3 |
+| `MANIFEST.sha256` | SHA-256 of every other file (`sha256sum -c MANIFEST.sha256`) | |
+{ledger}
+## Formulas
+
+- REPs of a pool = max(baseline_intensity x output_t - project_emissions_t, 0) x (1 - uncertainty); projects at
+  the same unit with overlapping periods (6.6) share one calculation from the unit's own data, with the group's
+  largest uncertainty, split by attribution_share (equal when none is given).
+- Mass balance cap per tonne = scope1 + scope2 (7.3.2). Allocation: Residual CFP = General CFP + REPs/production of
+  the connected products (8.3.2); Allocated CFP = (scope1 + scope2 + allocable scope 3 + REP term) x (1 - alpha) +
+  non-allocable upstream scope 3 (8.1.1, 8.1.2); alpha = REPs / (tonnage x that subject part).
+- Units: CFPs t-CO2e per t of product; REPs, use and balances t-CO2e (the ledger: whole grams).
+"""
