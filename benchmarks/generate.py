@@ -17,9 +17,14 @@ STAGES = ("BF", "BOF", "CC", "HSM", "CRM", "CGL")
 
 
 def generate(folder: str | Path, orders: int = 10_000, products: int = 40, projects: int = 10,
-             sites: int = 3, seed: int = 0) -> Path:
-    """Write a synthetic model and scenario of the given size; return the scenario folder."""
+             sites: int | None = None, seed: int = 0, premiums: int = 12) -> Path:
+    """Write a synthetic model and scenario of the given size; return the scenario folder.
+
+    ``premiums`` distinct premium levels (contract tiers); 0 = every order line its own premium (the
+    case where no two orders are interchangeable).
+    """
     rng = np.random.default_rng(seed)
+    sites = sites or max(3, -(-projects // 5))  # one project per unit: no 6.6 groups in generated data
     root = Path(folder)
     model, scen = root / "model", root / "scenario"
     model.mkdir(parents=True, exist_ok=True)
@@ -54,7 +59,7 @@ def generate(folder: str | Path, orders: int = 10_000, products: int = 40, proje
     proj, per = [], []
     for j in range(projects):
         s = site_names[j % sites]
-        node = f"{s}-{['BF', 'BOF', 'PWR', 'HSM'][j % 4]}"
+        node = f"{s}-{['BF', 'BOF', 'PWR', 'HSM', 'CRM'][(j // sites) % 5]}"
         proj.append({"project_id": f"J{j:03d}", "name": f"Project {j}", "node": node,
                      "kind": "raw_material_conversion", "additionality": "investment",
                      "gas": "CO2" if j % 3 else "GHG", "verified": "true", "verifier": "V",
@@ -79,7 +84,8 @@ def generate(folder: str | Path, orders: int = 10_000, products: int = 40, proje
         "order_id": [f"O{i:07d}" for i in range(n)], "customer": [f"C{c:03d}" for c in rng.integers(0, 200, n)],
         "product_id": prod["product_id"].to_numpy()[pid], "tonnage_t": rng.integers(10, 5000, n).astype(float),
         "delivery_date": day.strftime("%Y-%m-%d"), "method": method,
-        "premium": rng.choice([20.0, 40.0, 60.0, 80.0, 100.0], n),
+        "premium": (rng.choice(np.round(np.linspace(20.0, 120.0, premiums), 2), n) if premiums
+                    else np.round(rng.uniform(20.0, 120.0, n), 4)),
         "alpha_max": np.where(method == "allocation", "1", ""), "requested_reps_t": "", "gas": "",
     })
     o.to_csv(scen / "orders.csv", index=False)

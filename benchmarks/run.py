@@ -1,14 +1,22 @@
-"""Benchmark harness: generate sizes, run ``gxopt.run`` end to end, print time per phase and peak memory.
+"""Benchmark harness: generated order books of registered sizes, ``gxopt run`` end to end, side by side
+with the readable per-order pyomo model and the pure I/O floor.
 
-Usage: ``python benchmarks/run.py --sizes 1000 10000``. Each size runs in a fresh subprocess so the
-peak-memory figure (ru_maxrss) belongs to that size alone. Results are printed as a markdown table
-row to paste into benchmarks/README.md.
+Usage::
+
+    python benchmarks/run.py                      # every registered size
+    python benchmarks/run.py --sizes 10k 100k     # some
+    python benchmarks/run.py --append             # also append the rows to benchmarks/README.md
+
+Each measurement runs in a fresh subprocess, so peak memory (ru_maxrss) belongs to it alone. Nothing here
+is a test: timings are never asserted (tests/test_benchmark_smoke.py only keeps the harness working).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -19,45 +27,94 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+# name: (orders, products, projects (2 pools each), distinct premiums, reference model too?)
+SIZES = {
+    "10k": (10_000, 20, 10, 12, True),
+    "100k": (100_000, 100, 25, 12, False),
+    "1m": (1_000_000, 300, 50, 12, False),
+    "100k-unique-premiums": (100_000, 100, 25, 0, False),
+}
 
-def one(size: int, seed: int) -> dict[str, object]:
-    """Generate and run one size in this process; return its measurements."""
+
+def measure(kind: str, name: str, seed: int) -> dict[str, object]:
+    """One measurement in this process: ``gxopt`` (fast path), ``reference`` (pyomo per order) or ``io``."""
     sys.path.insert(0, str(HERE))
     from generate import generate
 
-    import gxopt
-
+    orders, products, projects, premiums, _ = SIZES[name]
     with tempfile.TemporaryDirectory() as tmp:
-        scen = generate(Path(tmp) / "data", orders=size, seed=seed)
+        scen = generate(Path(tmp) / "data", orders=orders, products=products, projects=projects, seed=seed,
+                        premiums=premiums)
+        out = Path(tmp) / "out"
         t0 = time.perf_counter()
-        r = gxopt.run(scen, out=Path(tmp) / "out")
-        wall = time.perf_counter() - t0
-    return {"orders": size, "wall_s": round(wall, 3),
-            "phases_s": {k: round(v, 3) for k, v in r.summary["timings_s"].items()},
-            "arcs": r.summary["lp"]["variables"], "objective": r.summary["objective_value"],
+        if kind == "io":
+            import pandas as pd
+
+            import gxopt
+
+            r = gxopt.run(scen)  # only to know the size of the result tables (not timed)
+            t0 = time.perf_counter()
+            for f in list(scen.glob("*.csv")) + list((scen.parent / "model").glob("*.csv")):
+                pd.read_csv(f)
+            out.mkdir()
+            for table, frame in r.results.tables().items():
+                frame.to_csv(out / f"{table}.csv", index=False)
+            wall = time.perf_counter() - t0
+            row: dict[str, object] = {"phases_s": {}}
+        else:
+            import gxopt
+
+            r = gxopt.run(scen, out=out, reference=(kind == "reference"))
+            wall = time.perf_counter() - t0
+            row = {"phases_s": {k: round(v, 3) for k, v in r.summary["timings_s"].items()},
+                   "lp_columns": r.summary["lp"]["variables"], "classes": r.summary["lp"]["classes"],
+                   "objective": round(r.summary["objective_value"], 2)}
+    row |= {"size": name, "kind": kind, "orders": orders, "products": products, "pools": 2 * projects,
+            "wall_s": round(wall, 3),
             "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return row
+
+
+def _row(m: dict[str, object]) -> str:
+    p = m["phases_s"]  # type: ignore[assignment]
+    ph = " / ".join(f"{p.get(k, 0):.2f}" for k in ("read_validate", "eligibility", "solve", "results_verify",
+                                                    "write")) if p else "-"
+    return (f"| {m['size']} | {m['kind']} | {m['orders']:,} | {m['products']} | {m['pools']} | "
+            f"{m.get('classes', '-')} | {m.get('lp_columns', '-')} | {m['wall_s']:.2f} | {ph} | {m['peak_mb']:.0f} | "
+            f"{m.get('objective', '-')} |")
+
+
+HEADER = ("| size | path | orders | products | pools | LP classes | LP columns | wall s | read+validate / "
+          "eligibility / solve / results+verify / write s | peak MB | objective |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main() -> None:
-    """Run every requested size in its own subprocess and print a table."""
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
+    """Run every requested size and path in its own subprocess and print a markdown table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--append", action="store_true", help="append the rows to benchmarks/README.md")
+    ap.add_argument("--one", nargs=2, metavar=("KIND", "SIZE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(one(a.one, a.seed)))
+        print(json.dumps(measure(a.one[0], a.one[1], a.seed)))
         return
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
-    print("| orders | arcs | wall s | read+validate | eligibility | build | solve | results+verify | write | peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
+               f"{dt.date.today().isoformat()}")
+    lines = []
+    print(f"machine: {machine}\n{HEADER}")
     for size in a.sizes:
-        res = subprocess.run([sys.executable, __file__, "--one", str(size), "--seed", str(a.seed)],
-                             capture_output=True, text=True, check=True)
-        m = json.loads(res.stdout.strip().splitlines()[-1])
-        p = m["phases_s"]
-        print(f"| {m['orders']:,} | {m['arcs']:,} | {m['wall_s']} | {p['read_validate']} | {p['eligibility']} | "
-              f"{p['build']} | {p['solve']} | {p['results_verify']} | {p.get('write', 0)} | {m['peak_mb']} |")
+        kinds = ["gxopt", "io"] + (["reference"] if SIZES[size][4] else [])
+        for kind in kinds:
+            res = subprocess.run([sys.executable, __file__, "--one", kind, size, "--seed", str(a.seed)],
+                                 capture_output=True, text=True, check=True)
+            line = _row(json.loads(res.stdout.strip().splitlines()[-1]))
+            lines.append(line)
+            print(line, flush=True)
+    if a.append:
+        with (HERE / "README.md").open("a", encoding="utf-8") as fh:
+            fh.write(f"\nRun of {machine}:\n\n{HEADER}\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
