@@ -8,6 +8,7 @@ ledger audit found a stored row edited or deleted; 1 any other internal error.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -204,6 +205,59 @@ def batch(
         tab.add_row("certificates", f"{summary['first_certificate']} .. {summary['last_certificate']}")
     tab.add_row("journal head", summary["journal_head"][:16])
     out.print(tab)
+
+
+@app.command()
+@_guarded
+def quote(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder: its orders are the booked order book.")],
+    product: Annotated[str, typer.Option(help="Product id.")],
+    delivery: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Delivery date YYYY-MM-DD.")],
+    method: Annotated[str, typer.Option(help="mass_balance or allocation.")] = "mass_balance",
+    alpha: Annotated[float | None, typer.Option(help="Allocation: GX value alpha (default 1).")] = None,
+    target_cfp: Annotated[float | None, typer.Option(help="Allocation: the allocated CFP wanted, t-CO2e/t.")] = None,
+    reps_per_t: Annotated[float | None, typer.Option(help="REPs per tonne wanted, t-CO2e/t.")] = None,
+    customer: Annotated[str | None, typer.Option(help="Customer (for the record).")] = None,
+    gas: Annotated[str | None, typer.Option(help="Only REPs of this gas type: CO2 or GHG.")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Booked orders keep their exact pool lines.")] = False,
+    db: Annotated[str | None, typer.Option(help="Quote against the ledger: issued certificates are fixed.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """How many tonnes of GX steel can still be promised, the pools it would draw, and why not more."""
+    import json
+
+    from gxopt.pipeline import load
+    from gxopt.pipeline import run as run_pipeline
+    from gxopt.quote import Quoter, QuoteRequest
+
+    s = load(scenario)
+    if db:
+        from gxopt.ledger.batch import ledger_view
+        from gxopt.ledger.db import connect
+        from gxopt.reps import compute_pools
+
+        with connect(db).connect() as conn:
+            s = ledger_view(conn, s, compute_pools(s))
+    req = QuoteRequest(product, method, delivery.date(), customer, alpha, target_cfp, reps_per_t, gas, keep)
+    q = Quoter(run_pipeline(s)).quote(req)
+    if as_json:
+        out.print_json(json.dumps(q.to_dict()))
+        return
+    head = (f"[bold]{q.gx_tonnage_t:,.1f} t[/] of {product} ({method}{', alpha %.3f' % q.alpha if q.alpha else ''}"
+            f"{', allocated CFP %.3f' % q.allocated_cfp if q.allocated_cfp is not None else ''}) can be promised "
+            f"for {delivery.date()}: {q.reps_t:,.1f} t-CO2e at {q.reps_per_t:.3f} t-CO2e/t ({q.mode})")
+    out.print(head)
+    if q.pools:
+        tab = Table(show_edge=False)
+        for col in ("pool", "t-CO2e", "expires", "same site", "shadow price t/t-CO2e"):
+            tab.add_column(col, justify="right" if col != "pool" else "left")
+        for p_ in q.pools:
+            tab.add_row(p_["pool_id"], f"{p_['reps_t']:,.1f}", p_["expires"], "yes" if p_["same_site"] else "no",
+                        f"{q.shadow_prices.get(p_['pool_id'], 0.0):,.3f}")
+        out.print(tab)
+    out.print("[bold]why not more:[/]")
+    for b in q.binding:
+        out.print(f"  - {b}", markup=False, soft_wrap=True)
 
 
 @ledger_app.command("verify")

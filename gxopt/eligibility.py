@@ -84,6 +84,36 @@ def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[
     return out.reset_index(), added
 
 
+def usable_pools(pools: pd.DataFrame) -> pd.DataFrame:
+    """Pools that may feed an order at all: eligible project, period ended by as_of, REPs left."""
+    return pools[pools["eligible"] & pools["ended"] & (pools["available_t"] > 0)]
+
+
+def key_candidates(keys: pd.DataFrame, conn: pd.DataFrame, ok_pools: pd.DataFrame, expiries: np.ndarray,
+                   as_of: pd.Timestamp, raw_prod: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, np.ndarray]]]:
+    """Eligible (key, pool) pairs of ``keys`` (key_id, product_id, method, gas, window), rule by rule.
+
+    Returns the pairs and, per rule, the keys that still had a pool after it, so a key without any can
+    say which rule removed the last one.
+    """
+    cand = (keys.merge(conn[["project_id", "product_id"]], on="product_id")
+            .merge(ok_pools[["pool_id", "project_id", "site", "gas", "period_start", "period_end", "mb_expires"]],
+                   on="project_id", suffixes=("_order", "")))
+    stages = [("no usable pool of an eligible, verified project is physically connected to the product "
+               "(6.7, 7.2.3)", cand["key_id"].unique())]
+    cand = cand[(cand["gas_order"] == "") | (cand["gas_order"] == cand["gas"])]
+    stages.append(("no connected pool has the gas type the order asks for (7.3.1)", cand["key_id"].unique()))
+    is_mb = cand["method"] == "mass_balance"
+    exp_idx = np.searchsorted(expiries, cand["mb_expires"].to_numpy(), side="left")
+    mb_ok = (exp_idx >= cand["window"].to_numpy()) & (as_of <= cand["mb_expires"])
+    al_ok = (cand["period_start"] >= cand["product_id"].map(raw_prod["cfp_period_start"])) & (
+        cand["period_end"] <= cand["product_id"].map(raw_prod["cfp_period_end"]))
+    cand = cand[(is_mb & mb_ok) | (~is_mb & al_ok)]
+    stages.append(("every connected pool has expired (7.2.2) or lies outside the product's CFP data period "
+                   "(8.2.2)", cand["key_id"].unique()))
+    return cand, stages
+
+
 def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: bool = True) -> Eligibility:
     """Build per-order caps and reasons, the demand classes and their eligible arcs, and the pool limits.
 
@@ -129,7 +159,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     reason[(reason == "") & outside] = "delivery outside the operational period of the allocated CFP (8.2.3)"
     reason[(reason == "") & alloc & (as_of > op_end)] = "operational period over as of the run date (8.2.3)"
 
-    ok_pools = pools[pools["eligible"] & pools["ended"] & (pools["available_t"] > 0)]
+    ok_pools = usable_pools(pools)
     expiries = np.sort(ok_pools["mb_expires"].unique())
     window = np.where(alloc, 0, np.searchsorted(expiries, delivery, side="left"))
     n_win = len(expiries) + 1
@@ -143,22 +173,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
                          "method": np.where(k_alloc == 1, "allocation", "mass_balance"),
                          "gas": np.array(["", "CO2", "GHG"], dtype=object)[k_gas], "window": k_win})
 
-    # candidate (key, pool) pairs, rule by rule, so a key without any can say which rule removed the last
-    cand = (keys.merge(conn[["project_id", "product_id"]], on="product_id")
-            .merge(ok_pools[["pool_id", "project_id", "site", "gas", "period_start", "period_end", "mb_expires"]],
-                   on="project_id", suffixes=("_order", "")))
-    stages = [("no usable pool of an eligible, verified project is physically connected to the product "
-               "(6.7, 7.2.3)", cand["key_id"].unique())]
-    cand = cand[(cand["gas_order"] == "") | (cand["gas_order"] == cand["gas"])]
-    stages.append(("no connected pool has the gas type the order asks for (7.3.1)", cand["key_id"].unique()))
-    is_mb = cand["method"] == "mass_balance"
-    exp_idx = np.searchsorted(expiries, cand["mb_expires"].to_numpy(), side="left")
-    mb_ok = (exp_idx >= cand["window"].to_numpy()) & (as_of <= cand["mb_expires"])
-    al_ok = (cand["period_start"] >= cand["product_id"].map(raw_prod["cfp_period_start"])) & (
-        cand["period_end"] <= cand["product_id"].map(raw_prod["cfp_period_end"]))
-    cand = cand[(is_mb & mb_ok) | (~is_mb & al_ok)]
-    stages.append(("every connected pool has expired (7.2.2) or lies outside the product's CFP data period "
-                   "(8.2.2)", cand["key_id"].unique()))
+    cand, stages = key_candidates(keys, conn, ok_pools, expiries, as_of, raw_prod)
     for text, ok_keys in stages:
         lacking = ~np.isin(np.arange(len(uniq)), ok_keys)[key_id]
         reason[(reason == "") & lacking] = text

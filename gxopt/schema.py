@@ -263,7 +263,7 @@ def parse_table(raw: pd.DataFrame, table: Table, label: str) -> tuple[pd.DataFra
     if table.key and all(k in raw.columns for k in table.key):
         dup = out.duplicated(list(table.key), keep="first") & out[list(table.key)].notna().all(axis=1)
         for i, (_, r) in zip(line[dup], out[dup].iterrows()):
-            key = ", ".join(f"{k}={r[k]}" for k in table.key)
+            key = ", ".join(f"{k}={r[k].date() if isinstance(r[k], pd.Timestamp) else r[k]}" for k in table.key)
             issues.append(Issue(label, int(i), ",".join(table.key), f"duplicate id ({key}); ids must be unique"))
     out["src_line"] = line.to_numpy()
     out.index = pd.RangeIndex(len(out))

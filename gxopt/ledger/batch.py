@@ -27,6 +27,7 @@ from gxopt.ledger.db import LedgerError, connect, now, writer
 from gxopt.ledger.tables import G_PER_T, batches, certificates, pool_balance, pools
 from gxopt.pipeline import load, run
 from gxopt.reps import compute_pools
+from gxopt.scenario import Scenario
 from gxopt.settings import organization_code
 
 FAULT_ENV = "GXOPT_FAULT_AT"
@@ -68,21 +69,8 @@ def batch(scenario_path: str | Path, url: str, *, wait: float = 60.0,
         expired = _expire(conn, as_of, batch_id)
         _fault("after_expire")
 
-        certified = {r.order_id for r in conn.execute(sa.select(certificates.c.order_id).where(
-            certificates.c.status == "issued"))}
-        open_orders = s.orders[~s.orders["order_id"].isin(certified)].reset_index(drop=True)
-        remaining = certs.remaining_by_pool(conn)
-        reps = pools_now.set_index("pool_id")["reps_t"]
-        in_ledger = [p for p in remaining if p in reps.index]
-        account = pd.DataFrame({
-            "project_id": [p.rsplit("@", 1)[0] for p in in_ledger],
-            "period_end": pd.to_datetime([p.rsplit("@", 1)[1] for p in in_ledger]).astype("datetime64[ns]"),
-            "used_t": [max(0.0, float(reps[p]) - remaining[p] / G_PER_T) for p in in_ledger],
-            "src_line": 0})
-        not_credited = pools_now.loc[~pools_now["pool_id"].isin(remaining), ["project_id", "period_end", "reps_t"]]
-        account = pd.concat([account, not_credited.rename(columns={"reps_t": "used_t"}).assign(src_line=0)],
-                            ignore_index=True)  # a pool not in the ledger has nothing to give
-        scenario = dataclasses.replace(s, orders=open_orders, account=account)
+        scenario = ledger_view(conn, s, pools_now)
+        open_orders = scenario.orders
         say(f"allocate {len(open_orders)} open orders")
         result = run(scenario)
         _fault("after_solve")
@@ -111,6 +99,26 @@ def batch(scenario_path: str | Path, url: str, *, wait: float = 60.0,
             summary=json.dumps(summary, sort_keys=True)))
         _fault("before_commit")
     return summary
+
+
+def ledger_view(conn: sa.Connection, s: Scenario, pools_now: pd.DataFrame) -> Scenario:
+    """The scenario as the ledger sees it now: only orders without an issued certificate are open, and
+    each pool has exactly its ledger balance left (a pool not in the ledger has nothing to give)."""
+    certified = {r.order_id for r in conn.execute(sa.select(certificates.c.order_id).where(
+        certificates.c.status == "issued"))}
+    open_orders = s.orders[~s.orders["order_id"].isin(certified)].reset_index(drop=True)
+    remaining = certs.remaining_by_pool(conn)
+    reps = pools_now.set_index("pool_id")["reps_t"]
+    in_ledger = [p for p in remaining if p in reps.index]
+    account = pd.DataFrame({
+        "project_id": [p.rsplit("@", 1)[0] for p in in_ledger],
+        "period_end": pd.to_datetime([p.rsplit("@", 1)[1] for p in in_ledger]).astype("datetime64[ns]"),
+        "used_t": [max(0.0, float(reps[p]) - remaining[p] / G_PER_T) for p in in_ledger],
+        "src_line": 0})
+    not_credited = pools_now.loc[~pools_now["pool_id"].isin(remaining), ["project_id", "period_end", "reps_t"]]
+    account = pd.concat([account, not_credited.rename(columns={"reps_t": "used_t"}).assign(src_line=0)],
+                        ignore_index=True)
+    return dataclasses.replace(s, orders=open_orders, account=account)
 
 
 def _credit(conn: sa.Connection, pools_now: pd.DataFrame, projects: pd.DataFrame, batch_id: str) -> tuple[int, int]:

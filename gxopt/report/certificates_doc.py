@@ -177,9 +177,32 @@ def write_html(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] |
 _FONTS: tuple[str, str] | None = None
 
 
-def _fonts() -> tuple[str, str]:
-    """Regular and bold font names: DejaVu Sans (shipped with matplotlib) for full Unicode, else Helvetica."""
+def _texts(obj: Any) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _texts(v)]
+    if isinstance(obj, (list, tuple)):
+        return [t for v in obj for t in _texts(v)]
+    return []
+
+
+def _needs_unicode(v: dict[str, Any]) -> bool:
+    """True when some text of the certificate is outside the standard PDF fonts' character set (cp1252)."""
+    try:
+        "".join(_texts({k: x for k, x in v.items() if k != "c"})).encode("cp1252")
+        "".join(_texts([v["c"].customer, v["c"].product_id, v["c"].certificate_id])).encode("cp1252")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _fonts(unicode: bool = True) -> tuple[str, str]:
+    """Regular and bold font names: Helvetica (small files) when the text allows, else DejaVu Sans (shipped
+    with matplotlib, embedded as a subset) for wider Unicode coverage."""
     global _FONTS
+    if not unicode:
+        return ("Helvetica", "Helvetica-Bold")
     if _FONTS is None:
         try:
             import matplotlib
@@ -204,7 +227,7 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
     from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     v = v or view(data, c)
-    regular, bold = _fonts()
+    regular, bold = _fonts(_needs_unicode(v))
     base = ParagraphStyle("b", fontName=regular, fontSize=8.5, leading=11)
     small = ParagraphStyle("s", parent=base, fontSize=7, leading=8.6)
     head = ParagraphStyle("h", parent=base, fontName=bold, fontSize=10.5, leading=13, spaceBefore=7, spaceAfter=3,
@@ -213,7 +236,7 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
     banner_colors = {"draft": "#fdebd0", "void": "#fadbd8", "issued": "#d5f5e3"}
 
     def para(text: Any, style: ParagraphStyle = base) -> Paragraph:
-        return Paragraph(escape(str(text)), style)
+        return Paragraph("<br/>".join(escape(part) for part in str(text).split("\n")), style)
 
     def kv(rows: list[tuple[str, str]]) -> Table:
         t = Table([[para(k, ParagraphStyle("k", parent=base, fontName=bold)), para(val)] for k, val in rows],
@@ -247,12 +270,12 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
               para("Reduction" if c.method == "allocation" else "REPs assigned (7.3)", head), kv(v["reductions"]),
               para("REP lines: project, calculation period, gas, physical connection, verification", head),
               grid(["#", "Project", "Period", "Gas", "REPs t-CO2e", "Site link", "Physical connection (evidence)",
-                    "Verifier / statement"],
+                    "Verifier, statement"],
                    [[ln["no"], f"{ln['project']}: {ln['name']}" + (f" [{ln['technology']}]" if ln["technology"] != "–"
                                                                     else ""),
-                     ln["period"], ln["gas"], ln["reps"], ln["link"], ln["evidence"],
-                     f"{ln['verifier']} / {ln['statement']}"] for ln in v["lines"]],
-                   [6, 38, 22, 10, 20, 16, 38, 24])]
+                     ln["period"].replace(" to ", " to\n"), ln["gas"], ln["reps"], ln["link"], ln["evidence"],
+                     f"{ln['verifier']}\n{ln['statement']}"] for ln in v["lines"]],
+                   [6, 36, 19, 9, 19, 15, 39, 31])]
     if v["transfers"]:
         story += [para("Attribute certificates passed downstream (7.5)", head),
                   grid(["Transfer", "From", "To", "t-CO2e", "Created"],

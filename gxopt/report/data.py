@@ -26,6 +26,8 @@ from gxopt.settings import organization_code
 RESULT_TABLES = ("allocations", "orders", "pools", "products", "projects", "connections")
 DATE_COLUMNS = ("delivery_date", "period_start", "period_end", "expires", "cfp_period_start", "cfp_period_end")
 BOOL_COLUMNS = ("same_site", "certifiable", "eligible", "ended", "verified", "steel")
+TEXT_COLUMNS = ("reason", "gas", "group", "additionality", "verifier", "statement_id", "technology", "name",
+                "customer", "evidence", "route", "site", "node", "kind", "method", "status")
 GUIDELINE = "JISF GX Steel Guidelines v4.1"
 
 
@@ -284,7 +286,7 @@ def _read_table(file: Path) -> pd.DataFrame:
             frame[c] = pd.to_datetime(frame[c], errors="coerce").astype("datetime64[ns]")
         elif c in BOOL_COLUMNS:
             frame[c] = frame[c].map(_to_bool).astype(object)
-        elif frame[c].dtype == object or str(frame[c].dtype).startswith("str"):
+        elif c in TEXT_COLUMNS or frame[c].dtype == object or str(frame[c].dtype).startswith("str"):
             frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
     return frame
 

@@ -44,7 +44,7 @@ def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
         p = projects.loc[r.project_id]
         node = p["node"]
         rows.append({
-            "project_id": r.project_id, "name": _txt(p["name"]),
+            "pool_id": r.pool_id, "project_id": r.project_id, "name": _txt(p["name"]),
             "location_site": _txt(nodes["site"].get(node)), "location_node": node,
             "location_unit": _txt(nodes["name"].get(node)) if "name" in nodes.columns else "",
             "process": _txt(nodes["process"].get(node)),

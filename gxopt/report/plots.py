@@ -57,11 +57,12 @@ def figure3(data: ReportData, file: Path) -> pd.DataFrame:
     per = pd.DataFrame(rows)
     groups = per.groupby("group", sort=True)[["general_t", "residual_t", "gx_steel_t", "non_gx_steel_t",
                                               "after_allocation_t"]].sum().reset_index()
-    total = groups.drop(columns="group").sum()
-    groups = pd.concat([pd.DataFrame([{"group": f"{data.organization[:28]} (total)", **total.to_dict()}]), groups],
-                       ignore_index=True)
+    if len(groups) > 1:
+        total = groups.drop(columns="group").sum()
+        groups = pd.concat([pd.DataFrame([{"group": "organization total", **total.to_dict()}]), groups],
+                           ignore_index=True)
     n = len(groups)
-    fig, axes = plt.subplots(1, n, figsize=(max(7.5, 3.1 * n), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(max(7.5, 3.1 * n), 4.9), squeeze=False)
     for ax, g in zip(axes[0], groups.itertuples()):
         reps = g.residual_t - g.general_t
         ax.bar(0, g.general_t, color="#5d6d7e", width=0.6)
@@ -76,7 +77,7 @@ def figure3(data: ReportData, file: Path) -> pd.DataFrame:
         top = max(g.residual_t, g.general_t, g.after_allocation_t, 1.0)
         for x, v in ((0, g.general_t), (1, g.residual_t), (2, g.after_allocation_t)):
             ax.text(x, v + 0.01 * top, _mt(v), ha="center", va="bottom", fontsize=7)
-        if reps > 0:
+        if reps > 0.08 * top:
             ax.text(1, g.general_t + reps / 2, f"REPs\n{_mt(reps)}", ha="center", va="center", fontsize=6.5)
         ax.set_ylim(0, top * 1.15)
         ax.spines[["top", "right"]].set_visible(False)
@@ -85,9 +86,9 @@ def figure3(data: ReportData, file: Path) -> pd.DataFrame:
                Rectangle((0, 0), 1, 1, color="#a93226"), Rectangle((0, 0), 1, 1, color="#1e8449")]
     fig.legend(handles, ["actual emissions (General CFP x production)", "REPs added back (Residual CFP, 8.3.2)",
                          "non-GX steel at Residual CFP", "GX steel at Allocated CFP"],
-               loc="lower center", ncol=4, fontsize=7.5, frameon=False)
+               loc="lower center", ncol=2, fontsize=7.5, frameon=False)
     fig.suptitle("Total emissions, t-CO2e: before and after GX Allocation (JISF Figure 3 view)", fontsize=10.5)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
     _save(fig, file)
     return groups
 
@@ -122,11 +123,13 @@ def flow(data: ReportData, file: Path, top: int = 12) -> pd.DataFrame:
     gap = 0.018
     w = 0.022
 
+    most = max(links[c].nunique() for c in cols)
+    scale = (1 - gap * (most - 1)) / total  # one scale for every column, so bands fit their nodes
+
     def stack(col: str) -> dict[str, list[float]]:
         t = links.groupby(col)["reps_t"].sum().sort_values(ascending=False)
-        n = len(t)
-        scale = (1 - gap * (n - 1)) / total
-        pos, y = {}, 1.0
+        used = total * scale + gap * (len(t) - 1)
+        pos, y = {}, 1.0 - (1.0 - used) / 2  # centred
         for k, v in t.items():
             h = v * scale
             pos[k] = [y - h, y, y, y]  # bottom, top, next out-offset, next in-offset
@@ -134,7 +137,6 @@ def flow(data: ReportData, file: Path, top: int = 12) -> pd.DataFrame:
         return pos
 
     pos = {c: stack(c) for c in cols}
-    scale = (1 - gap * (len(pos["project"]) - 1)) / total
     proj_color = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(pos["project"])}
     prod_color = {}
     for k in pos["product"]:
@@ -197,18 +199,23 @@ def pool_balances(data: ReportData, file: Path) -> pd.DataFrame:
     else:
         p = data.tables["pools"]
         p = p[p["reps_t"] > 0]
+        usable = (p["eligible"].astype(bool) & p["ended"].astype(bool)).to_numpy()
+        remaining = p["remaining_t"].clip(lower=0).to_numpy(float)
         frame = pd.DataFrame({"pool_id": p["pool_id"], "reps_t": p["reps_t"], "used_before_t": p["used_before_t"],
                               "used_mass_balance_t": p.get("used_mass_balance_t", 0.0),
                               "used_allocation_t": p.get("used_allocation_t", 0.0),
-                              "remaining_t": p["remaining_t"].clip(lower=0),
-                              "usable": p["eligible"].astype(bool) & p["ended"].astype(bool)})
+                              "remaining_t": np.where(usable, remaining, 0.0),
+                              "not_usable_t": np.where(usable, 0.0, remaining), "usable": usable,
+                              "why_not_usable": np.where(usable, "", p["reason"].astype(object).where(p["reason"].notna(), "").astype(str).str.split(
+                                  r"[:(]", regex=True).str[0].str.strip())})
         parts = [("used_before_t", "used before (account)", "#7f8c8d"),
                  ("used_mass_balance_t", "GX Mass Balance (this run)", "#1f618d"),
-                 ("used_allocation_t", "GX Allocation (this run)", "#b9770e"), ("remaining_t", "remaining", "#82e0aa")]
+                 ("used_allocation_t", "GX Allocation (this run)", "#b9770e"), ("remaining_t", "remaining", "#82e0aa"),
+                 ("not_usable_t", "not usable in this run", "#e5e8e8")]
         title = "Pool balances, t-CO2e (REPs = used before + used in this run + remaining)"
     frame = frame.reset_index(drop=True)
     n = max(len(frame), 1)
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.38 * n))
+    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.38 * n))
     y = np.arange(len(frame))[::-1]
     left = np.zeros(len(frame))
     for col, label, color in parts:
@@ -216,14 +223,13 @@ def pool_balances(data: ReportData, file: Path) -> pd.DataFrame:
         ax.barh(y, vals, left=left, color=color, label=label, height=0.62)
         left += vals
     if "usable" in frame:
-        for yy, ok, tot in zip(y, frame["usable"], left):
+        for yy, ok, tot, why in zip(y, frame["usable"], left, frame["why_not_usable"]):
             if not ok:
-                ax.text(tot, yy, "  not usable (ineligible or period not ended)", va="center", fontsize=6.5,
-                        color="#a93226")
+                ax.text(tot, yy, f"  {why or 'not usable'}", va="center", fontsize=6.5, color="#a93226")
     ax.set_yticks(y, frame["pool_id"], fontsize=7)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.tick_params(axis="x", labelsize=7)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / n - 0.04), ncol=len(parts), frameon=False)
     ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
@@ -244,22 +250,34 @@ def timeline(data: ReportData, file: Path) -> pd.DataFrame | None:
         cum[k] = np.where(j["kind"] == k, j["amount_t"], 0.0).cumsum()
     cum["remaining"] = sum(np.where(j["kind"] == k, j["amount_t"], 0.0) * s for k, s in sign.items()).cumsum()
     cum = cum.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(10, 4))
-    x = cum["seq"].to_numpy()
+    cum["kind"] = j["kind"].to_numpy()
+    cum["batch_id"] = j["batch_id"].to_numpy()
+    span = cum["time"].iloc[-1] - cum["time"].iloc[0]
+    real_time = span >= pd.Timedelta(hours=1) and cum["batch_id"].nunique() >= 2
+    fig, ax = plt.subplots(figsize=(10, 4.4))
+    x = cum["time"] if real_time else cum["seq"].to_numpy()
     for col, label, color in (("credit", "credited", "#1e8449"), ("issue", "issued", "#1f618d"),
                               ("reverse", "reversed (voids)", "#b9770e"), ("expire", "expired", "#7f8c8d"),
                               ("remaining", "remaining", "#a93226")):
         ax.step(x, cum[col], where="post", label=label, color=color, lw=1.6)
-    batches = j.groupby("batch_id", sort=False)["seq"].min() if "batch_id" in j else pd.Series(dtype=int)
-    for b, s in batches.items():
-        if isinstance(b, str):
-            ax.axvline(s, color="#d5dbdb", lw=0.8, zorder=0)
-    first, last = cum["time"].iloc[0], cum["time"].iloc[-1]
-    ax.set_xlabel(f"journal entry (seq); {first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S} UTC; grey lines = "
-                  "batches", fontsize=8)
+    if not real_time:  # event order on the axis, labelled with the journal timestamps of batches and voids
+        ticks, labels, last_key = [], [], None
+        for r in cum.itertuples():
+            key = r.batch_id if isinstance(r.batch_id, str) else f"{r.kind}-{r.seq}"
+            if key != last_key and (isinstance(r.batch_id, str) or r.kind in ("reverse", "adjust", "expire")):
+                ticks.append(r.seq)
+                what = "batch" if isinstance(r.batch_id, str) else {"reverse": "void"}.get(r.kind, r.kind)
+                labels.append(f"{what}\n{r.time:%Y-%m-%d}\n{r.time:%H:%M:%S}")
+                ax.axvline(r.seq, color="#d5dbdb", lw=0.8, zorder=0)
+            last_key = key
+        ax.set_xticks(ticks, labels, fontsize=6.5)
+        ax.set_xlabel("journal entries in order (UTC timestamps of batches and voids)", fontsize=8)
+    else:
+        ax.set_xlabel("journal timestamp (UTC)", fontsize=8)
+        fig.autofmt_xdate()
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7.5, frameon=False, ncol=5, loc="upper left")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=7.5, frameon=False, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.28))
     ax.set_title("Ledger: cumulative movements of REPs over time, t-CO2e (all pools)", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
