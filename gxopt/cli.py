@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gxopt import __version__
-from gxopt.errors import GxoptError, InputError, OutputError, SolverError, VerificationError
+from gxopt.errors import GxoptError, InputError, Issue, OutputError, SolverError, VerificationError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gxopt: allocate verified emission reductions (REPs) to orders under the JISF GX Steel "
@@ -221,27 +221,21 @@ def quote(
     gas: Annotated[str | None, typer.Option(help="Only REPs of this gas type: CO2 or GHG.")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Booked orders keep their exact pool lines.")] = False,
     db: Annotated[str | None, typer.Option(help="Quote against the ledger: issued certificates are fixed.")] = None,
+    hold: Annotated[int | None, typer.Option(help="Hold the quoted REPs for this many days (needs --db).")] = None,
+    tonnage: Annotated[float | None, typer.Option(help="With --hold: hold only this many tonnes.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
 ) -> None:
     """How many tonnes of GX steel can still be promised, the pools it would draw, and why not more."""
     import json
 
-    from gxopt.pipeline import load
-    from gxopt.pipeline import run as run_pipeline
-    from gxopt.quote import Quoter, QuoteRequest
+    from gxopt.quote import QuoteRequest
 
-    s = load(scenario)
-    if db:
-        from gxopt.ledger.batch import ledger_view
-        from gxopt.ledger.db import connect
-        from gxopt.reps import compute_pools
-
-        with connect(db).connect() as conn:
-            s = ledger_view(conn, s, compute_pools(s))
     req = QuoteRequest(product, method, delivery.date(), customer, alpha, target_cfp, reps_per_t, gas, keep)
-    q = Quoter(run_pipeline(s)).quote(req)
+    if hold is not None and not db:
+        raise InputError([Issue("quote", None, "hold", "--hold needs --db: a hold is kept in the ledger")])
+    q, hold_id = _quote(scenario, req, db, hold, tonnage)
     if as_json:
-        out.print_json(json.dumps(q.to_dict()))
+        out.print_json(json.dumps(q.to_dict() | ({"hold_id": hold_id} if hold_id else {})))
         return
     head = (f"[bold]{q.gx_tonnage_t:,.1f} t[/] of {product} ({method}{', alpha %.3f' % q.alpha if q.alpha else ''}"
             f"{', allocated CFP %.3f' % q.allocated_cfp if q.allocated_cfp is not None else ''}) can be promised "
@@ -258,6 +252,33 @@ def quote(
     out.print("[bold]why not more:[/]")
     for b in q.binding:
         out.print(f"  - {b}", markup=False, soft_wrap=True)
+    if hold_id:
+        out.print(f"[green]held[/] as {hold_id} for {hold} days: an order with hold_id {hold_id} gets these REPs")
+
+
+def _quote(scenario: Path, req, db: str | None, hold: int | None, tonnage: float | None):  # type: ignore[no-untyped-def]
+    """Quote against the scenario (or the ledger); with ``hold``, reserve it in the same locked transaction."""
+    from gxopt.pipeline import load
+    from gxopt.pipeline import run as run_pipeline
+    from gxopt.quote import Quoter
+
+    s = load(scenario)
+    if not db:
+        return Quoter(run_pipeline(s)).quote(req), None
+    from gxopt.ledger import holds
+    from gxopt.ledger.batch import ledger_view
+    from gxopt.ledger.db import connect, writer
+    from gxopt.reps import compute_pools
+    from gxopt.settings import organization_code
+
+    engine = connect(db)
+    if hold is None:
+        with engine.connect() as conn:
+            return Quoter(run_pipeline(ledger_view(conn, s, compute_pools(s)))).quote(req), None
+    with writer(engine, f"quote hold {req.product_id}") as conn:
+        holds.lapse(conn)
+        q = Quoter(run_pipeline(ledger_view(conn, s, compute_pools(s)))).quote(req)
+        return q, holds.place(conn, q, req, hold, organization_code(s.model.meta), tonnage)
 
 
 @ledger_app.command("verify")

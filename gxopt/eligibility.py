@@ -84,6 +84,23 @@ def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[
     return out.reset_index(), added
 
 
+def order_caps(o: pd.DataFrame, prod: pd.DataFrame, pcode: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(alpha_max with 1 for empty, cap per tonne, cap) of each order (7.3.2, 8.1.1, 8.3.2).
+
+    ``prod`` is the product table of :func:`product_cfps` indexed by product_id.
+    """
+    if pcode is None:
+        pcode = prod.index.get_indexer(o["product_id"])
+    alloc = (o["method"] == "allocation").to_numpy(bool)
+    alpha = o["alpha_max"].to_numpy(float)
+    alpha = np.where(np.isnan(alpha), 1.0, alpha)
+    cap_per_t = np.where(alloc, alpha * prod["subject_cfp"].to_numpy(float)[pcode],
+                         prod["mb_cap_cfp"].to_numpy(float)[pcode])
+    cap = o["tonnage_t"].to_numpy(float) * cap_per_t
+    return alpha, cap_per_t, np.fmin(cap, o["requested_reps_t"].to_numpy(float))  # empty request caps nothing
+
+
 def usable_pools(pools: pd.DataFrame) -> pd.DataFrame:
     """Pools that may feed an order at all: eligible project, period ended by as_of, REPs left."""
     return pools[pools["eligible"] & pools["ended"] & (pools["available_t"] > 0)]
@@ -141,12 +158,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     pcode = prod.index.get_indexer(o["product_id"])
     alloc = (o["method"] == "allocation").to_numpy(bool)
     gas_code = np.select([(o["gas"] == "CO2").to_numpy(bool), (o["gas"] == "GHG").to_numpy(bool)], [1, 2], 0)
-    alpha = o["alpha_max"].to_numpy(float)
-    alpha = np.where(np.isnan(alpha), 1.0, alpha)
-    cap_per_t = np.where(alloc, alpha * prod["subject_cfp"].to_numpy(float)[pcode],
-                         prod["mb_cap_cfp"].to_numpy(float)[pcode])
-    cap = o["tonnage_t"].to_numpy(float) * cap_per_t
-    cap = np.fmin(cap, o["requested_reps_t"].to_numpy(float))  # an empty request caps nothing
+    alpha, cap_per_t, cap = order_caps(o, prod, pcode)
     orders = o.assign(alpha_max=np.where(alloc, alpha, np.nan), cap_per_t=cap_per_t, cap_t=cap)
 
     reason = np.full(len(o), "", dtype=object)

@@ -184,6 +184,8 @@ ORDERS = Table(
         _float("requested_reps_t", "Caps the REPs for this order; empty = no extra cap.", "t-CO2e", ge=0,
                nullable=True),
         _enum("gas", "Only pools of this gas; empty = any.", GASES, nullable=True, clause="7.3.1"),
+        _text("hold_id", "Ledger batch only: the quote reservation this order takes up.", required=False,
+              nullable=True),
     ),
     key=("order_id",),
 )

@@ -236,3 +236,45 @@ def test_migrations_match_the_table_definitions(db_url: str) -> None:  # noqa: F
     with connect(db_url).connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), metadata)
     assert diff == []
+
+
+def test_quote_holds_reserve_reps_until_taken_or_lapsed(db_url: str, spec, make) -> None:  # noqa: F811, ANN001
+    """A held quote is unavailable to others; an order naming the hold gets exactly its lines; lapsing frees it."""
+    import datetime as dt
+
+    from gxopt.ledger import holds
+    from gxopt.ledger.tables import holds as holds_table
+    from tests.test_lp_families import order
+
+    spec["orders.csv"] = [order("M1", "HRC", 50)]  # takes 75 of the 200 t-CO2e HBI pool
+    folder = make(spec)
+    batch(folder, db_url)
+    res = CliRunner().invoke(app, ["quote", str(folder), "--product", "HRC", "--delivery", "2026-07-01", "--db",
+                                   db_url, "--hold", "7", "--tonnage", "40", "--json"])
+    assert res.exit_code == 0, res.output
+    hold_id = json.loads(res.output)["hold_id"]
+    assert json.loads(res.output)["gx_tonnage_t"] == pytest.approx(125 / 1.5)
+    # others now see 40 t x 1.5 = 60 t-CO2e less
+    res2 = CliRunner().invoke(app, ["quote", str(folder), "--product", "HRC", "--delivery", "2026-07-01", "--db",
+                                    db_url, "--json"])
+    assert json.loads(res2.output)["gx_tonnage_t"] == pytest.approx((125 - 60) / 1.5, rel=1e-6)
+    # a new order takes up the hold, another new order competes for the rest
+    spec["orders.csv"] = [order("M1", "HRC", 50), order("H1", "HRC", 40, premium=1, hold_id=hold_id),
+                          order("X1", "HRC", 1000, premium=99)]
+    folder2 = make(spec)
+    s = batch(folder2, db_url)
+    assert s["holds_converted"] == 1
+    with connect(db_url).connect() as c:
+        got = {r.order_id: r.reps_g for r in c.execute(sa.select(certificates))}
+        h = c.execute(sa.select(holds_table)).mappings().first()
+        assert audit(c) == []
+    assert got["H1"] == pytest.approx(60e6, abs=2)  # the held 60 t-CO2e despite its low premium
+    assert got["X1"] == pytest.approx(65e6, abs=2)  # the rest
+    assert h["status"] == "converted" and h["order_id"] == "H1"
+    # lapsing: a fresh hold whose last day has passed frees its REPs
+    with writer(connect(db_url), "t") as c:
+        c.execute(sa.insert(holds_table).values(
+            hold_id="HOLD-OLD", created_at="2026-01-01", expires_on=dt.date(2026, 1, 8), customer=None,
+            product_id="HRC", method="mass_balance", delivery_date=dt.date(2026, 7, 1), tonnage_t=1.0, reps_g=10**6,
+            status="active", order_id=None))
+        assert holds.lapse(c) == 1

@@ -22,6 +22,8 @@ import sqlalchemy as sa
 
 from gxopt.io import input_digest
 from gxopt.ledger import certificates as certs
+from gxopt.eligibility import order_caps
+from gxopt.ledger import holds
 from gxopt.ledger import journal as jr
 from gxopt.ledger.db import LedgerError, connect, now, writer
 from gxopt.ledger.tables import G_PER_T, batches, certificates, pool_balance, pools
@@ -69,8 +71,11 @@ def batch(scenario_path: str | Path, url: str, *, wait: float = 60.0,
         expired = _expire(conn, as_of, batch_id)
         _fault("after_expire")
 
+        lapsed = holds.lapse(conn)
         scenario = ledger_view(conn, s, pools_now)
+        lp_orders, held = holds.claim(conn, scenario.orders)
         open_orders = scenario.orders
+        scenario = dataclasses.replace(scenario, orders=lp_orders)
         say(f"allocate {len(open_orders)} open orders")
         result = run(scenario)
         _fault("after_solve")
@@ -84,9 +89,11 @@ def batch(scenario_path: str | Path, url: str, *, wait: float = 60.0,
             issued.append(certs.issue(conn, org_code=org, year=year, batch_id=batch_id, order=o, lines=rows))
             if n == len(lines["order_id"].unique()) // 2:
                 _fault("mid_issue")
+        issued += _issue_held(conn, open_orders, held, result, org, year, batch_id)
         summary = {
             "batch_id": batch_id, "scenario": s.name, "as_of": str(s.settings.as_of),
             "pools_credited": credited, "pools_adjusted": adjusted, "expired_t": expired / G_PER_T,
+            "holds_lapsed": lapsed, "holds_converted": len(held),
             "open_orders": int(len(open_orders)), "certificates_issued": len(issued),
             "reps_issued_t": float(lines["reps_g"].sum()) / G_PER_T if len(lines) else 0.0,
             "first_certificate": issued[0] if issued else None, "last_certificate": issued[-1] if issued else None,
@@ -101,6 +108,35 @@ def batch(scenario_path: str | Path, url: str, *, wait: float = 60.0,
     return summary
 
 
+def _issue_held(conn: sa.Connection, open_orders: pd.DataFrame, held: dict[str, pd.DataFrame], result: Any,
+                org: str, year: int, batch_id: str) -> list[str]:
+    """Certificates for orders that take up a hold: exactly the held pool lines, up to the order's cap."""
+    issued = []
+    prod = result.eligibility.products.set_index("product_id")
+    pools_ = result.eligibility.pools.set_index("pool_id")
+    evidence = result.eligibility.connections.set_index(["project_id", "product_id"])["evidence"]
+    for order_id, hl in sorted(held.items()):
+        row = open_orders[open_orders["order_id"] == order_id]
+        _, cap_per_t, cap = order_caps(row, prod)
+        lines = holds.fit_to_cap(hl, float(cap[0]))
+        o = row.iloc[0].to_dict()
+        p = prod.loc[o["product_id"]]
+        reps_t = lines["reps_g"].sum() / G_PER_T
+        alloc = o["method"] == "allocation"
+        full = p["subject_cfp"] if alloc else p["mb_cap_cfp"]
+        alpha = reps_t / (o["tonnage_t"] * full) if full > 0 else 0.0
+        o |= {"general_cfp": p["general_cfp"], "residual_cfp": p["residual_cfp"] if alloc else None,
+              "allocated_cfp": p["subject_cfp"] * (1 - alpha) + p["non_allocable"] if alloc else None,
+              "alpha": alpha, "gx_tonnage_t": alpha * o["tonnage_t"]}
+        lines = lines.assign(
+            project_id=lines["pool_id"].map(pools_["project_id"]), period_end=lines["pool_id"].map(pools_["period_end"]),
+            gas=lines["pool_id"].map(pools_["gas"]))
+        lines["evidence"] = [evidence.get((j, o["product_id"]), "") for j in lines["project_id"]]
+        issued.append(certs.issue(conn, org_code=org, year=year, batch_id=batch_id, order=o, lines=lines))
+        holds.convert(conn, str(o["hold_id"]), order_id)
+    return issued
+
+
 def ledger_view(conn: sa.Connection, s: Scenario, pools_now: pd.DataFrame) -> Scenario:
     """The scenario as the ledger sees it now: only orders without an issued certificate are open, and
     each pool has exactly its ledger balance left (a pool not in the ledger has nothing to give)."""
@@ -108,6 +144,8 @@ def ledger_view(conn: sa.Connection, s: Scenario, pools_now: pd.DataFrame) -> Sc
         certificates.c.status == "issued"))}
     open_orders = s.orders[~s.orders["order_id"].isin(certified)].reset_index(drop=True)
     remaining = certs.remaining_by_pool(conn)
+    for pool_id, grams in holds.held_by_pool(conn).items():  # held REPs are nobody else's
+        remaining[pool_id] = max(0, remaining.get(pool_id, 0) - grams)
     reps = pools_now.set_index("pool_id")["reps_t"]
     in_ledger = [p for p in remaining if p in reps.index]
     account = pd.DataFrame({

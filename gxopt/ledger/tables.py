@@ -137,3 +137,28 @@ batches = sa.Table(
     sa.Column("finished_at", sa.String(40), nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
 )
+
+holds = sa.Table(
+    "holds", metadata,
+    sa.Column("hold_id", sa.String(100), primary_key=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expires_on", sa.Date, nullable=False),
+    sa.Column("customer", sa.String(200)),
+    sa.Column("product_id", sa.String(200), nullable=False),
+    sa.Column("method", sa.String(20), nullable=False),
+    sa.Column("delivery_date", sa.Date, nullable=False),
+    sa.Column("tonnage_t", sa.Float, nullable=False),
+    sa.Column("reps_g", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("order_id", sa.String(200)),
+    sa.CheckConstraint("status in ('active','converted','lapsed','released')", name="ck_hold_status"),
+    sa.CheckConstraint("reps_g > 0", name="ck_hold_positive"),
+)
+
+hold_lines = sa.Table(
+    "hold_lines", metadata,
+    sa.Column("hold_id", sa.String(100), sa.ForeignKey("holds.hold_id"), primary_key=True),
+    sa.Column("pool_id", sa.String(200), sa.ForeignKey("pools.pool_id"), primary_key=True),
+    sa.Column("reps_g", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("reps_g > 0", name="ck_hold_line_positive"),
+)

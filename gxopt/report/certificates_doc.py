@@ -69,9 +69,9 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
                     "including CFP deductions for its own products (for example following ISO 14068-1:2023)."))
         out.append(("Passing on downstream (7.5)",
                     "The REPs stated here are managed by the customer as an attribute of this GX Steel. The customer "
-                    "shall not simply transfer this certificate to its own customer: to pass attributes on, it keeps "
-                    "traceability between this GX Steel and its product and presents an attribute certificate of its "
-                    "own; the same applies further down the value chain. The total of attributes transferred "
+                    "shall not simply transfer this certificate to the next supply chain (a secondary customer): to pass "
+                    "attributes on, it keeps traceability between this GX Steel and its product and presents an "
+                    "attribute certificate of its own; the same applies further down the value chain. The total of attributes transferred "
                     f"downstream shall not exceed {reps}."))
     cap = float(c.product.get("scope1", 0) + c.product.get("scope2", 0)) if c.product.get("known") else None
     limit = (f" and never exceed the product's scope 1+2 intensity ({cap:.4f} t-CO2e/t, 7.3.2)"
