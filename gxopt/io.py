@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -10,6 +11,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -152,14 +154,7 @@ def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_
     leaves either the previous results or the new ones, never a mix. A non-empty folder that is not
     a gxopt result folder is never overwritten.
     """
-    out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / RESULT_MARKER).is_file())):
-        msg = (f"{out}: exists and is not a gxopt result folder (no {RESULT_MARKER}); "
-               "refusing to overwrite it - choose another --out")
-        raise OutputError(msg)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         for name, frame in tables.items():
             _to_csv(frame, tmp / f"{name}.csv")
         for rel, src in (copies or {}).items():
@@ -169,6 +164,29 @@ def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_
             else:
                 shutil.copyfile(src, tmp / rel)
         (tmp / RESULT_MARKER).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return Path(out_dir)
+
+
+@contextlib.contextmanager
+def atomic_dir(out_dir: str | os.PathLike[str], marker: str = RESULT_MARKER) -> Iterator[Path]:
+    """Yield a temporary sibling folder to fill; on success it replaces ``out_dir`` in one rename.
+
+    A crash leaves either the previous folder or the new one, never a mix. A non-empty existing folder
+    without ``marker`` (not written by gxopt) is never overwritten: :class:`OutputError`. The new
+    folder must contain ``marker`` when the block ends.
+    """
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).is_file())):
+        msg = (f"{out}: exists and is not a gxopt output folder (no {marker}); "
+               "refusing to overwrite it - choose another --out")
+        raise OutputError(msg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        if not (tmp / marker).is_file():
+            msg = f"internal: {marker} was not written"
+            raise OutputError(msg)
         old = None
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -179,7 +197,6 @@ def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
 
 
 def _to_csv(frame: pd.DataFrame, file: Path) -> None:
