@@ -177,7 +177,7 @@ def atomic_dir(out_dir: str | os.PathLike[str], marker: str = RESULT_MARKER) -> 
     """
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).is_file())):
-        msg = (f"{out}: exists and is not a gxopt output folder (no {marker}); "
+        msg = (f"{out}: exists and is not a gxopt result folder (no {marker}); "
                "refusing to overwrite it - choose another --out")
         raise OutputError(msg)
     out.parent.mkdir(parents=True, exist_ok=True)
