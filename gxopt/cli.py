@@ -281,6 +281,19 @@ def _quote(scenario: Path, req, db: str | None, hold: int | None, tonnage: float
         return q, holds.place(conn, q, req, hold, organization_code(s.model.meta), tonnage)
 
 
+@app.command()
+@_guarded
+def report(
+    result_dir: Annotated[Path, typer.Argument(help="A result folder written by gxopt run.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],
+    db: Annotated[str | None, typer.Option("--db", help="Ledger URL: issued certificates instead of drafts.")] = None,
+) -> None:
+    """Certificates (HTML and PDF), disclosures, SteelZero lens, PACT footprints, plots, verifier pack."""
+    from gxopt.report.cli import report_command
+
+    report_command(result_dir, out_dir, db)
+
+
 @ledger_app.command("verify")
 @_guarded
 def ledger_verify(db: DbOption) -> None:

@@ -164,7 +164,7 @@ def _write_all(data: ReportData, root: Path) -> None:
                               "period_start": ln.period_start, "period_end": ln.period_end, "gas": ln.gas,
                               "reps_t": ln.reps_t, "same_site": ln.same_site, "link": ln.link,
                               "evidence": ln.evidence, "verifier": ln.verifier, "statement_id": ln.statement_id})
-        has_pact = c.status != "void"
+        has_pact = c.status != "void" and bool(c.product.get("known"))  # no footprint without the product's CFP data
         if has_pact:
             d2, d3 = pact.v2(data, c, generated), pact.v3(data, c, generated)
             pact_problems += [f"{c.certificate_id} v2.3: {p}" for p in pact.problems(d2, pact.V2)]
@@ -374,7 +374,7 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
         intro=["General CFP: the product's CFP (ch. 5). Residual CFP = General CFP + REPs / production of the "
                "connected products (8.3.2): the CFP not reflecting GX value, which non-GX steel carries. Allocated "
                "CFP = subject part x (1 - alpha) + non-allocable upstream scope 3 (8.1.1, 8.1.2): the CFP of GX "
-               "steel; it differs by order with alpha, so the range over the served orders is shown, with the lowest "
+               "steel; it differs by certificate with alpha, so the range over the CFP certificates is shown, with the lowest "
                "possible value (alpha = 1)."],
         notes=notice_text,
         tables=[{"caption": "Per product", "note": "", "empty": "no products",
@@ -385,14 +385,15 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
                              ("allocated_cfp_max", "Allocated CFP max", "cfp"),
                              ("allocated_cfp_weighted", "Allocated CFP (tonnage-weighted)", "cfp"),
                              ("allocated_cfp_lowest_possible", "Lowest possible (alpha = 1)", "cfp"),
-                             ("allocation_orders_served", "Allocation orders", "int"),
+                             ("allocation_certificates", "CFP certificates", "int"),
                              ("gx_tonnage_t", "GX tonnage t", "t"),
-                             ("mass_balance_reps_t", "Mass balance REPs t-CO2e", "reps"),
+                             ("mass_balance_reps_t", "REPs on reduction certificates t-CO2e", "reps"),
                              ("correction_7_3_3", "7.3.3 correction", "cfp")],
                  "rows": disclosure.records(cfps)},
-                {"caption": "Per GX Allocation order (the values on its CFP certificate)", "note": "",
-                 "empty": "no GX Allocation orders served",
-                 "columns": [("order_id", "Order", "text"), ("customer", "Customer", "text"),
+                {"caption": "Per CFP certificate (GX Allocation)", "note": "",
+                 "empty": "no GX Allocation certificates",
+                 "columns": [("certificate_id", "Certificate", "text"), ("order_id", "Order", "text"),
+                             ("customer", "Customer", "text"),
                              ("product_id", "Product", "text"), ("tonnage_t", "Tonnage t", "t"),
                              ("alpha", "alpha", "num"), ("gx_tonnage_t", "GX tonnage t", "t"),
                              ("general_cfp", "General CFP", "cfp"), ("residual_cfp", "Residual CFP", "cfp"),

@@ -7,7 +7,7 @@
 - CFP certificate (GX Allocation, 8.5): description of the product, purchase volume, the explicit statement
   that GX Allocation was used, General, Allocated and Residual CFP, the reduction achieved by the purchase.
 
-Drafts (no ledger) carry "DRAFT - NOT ISSUED" in the title, a banner and a watermark on every PDF page.
+Drafts (no ledger) carry "DRAFT — NOT ISSUED" in the title, a banner and a watermark on every PDF page.
 """
 
 from __future__ import annotations
@@ -93,16 +93,16 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
     """The content of one certificate, shared by its HTML and PDF."""
     p = c.product
     if c.draft:
-        banner = ("draft", "DRAFT - NOT ISSUED. Computed from a gxopt result folder for order "
-                           f"{c.order_id}; this is not a certificate. Certificates are issued by the ledger "
-                           "(gxopt batch)." + (f" This draft can never be issued: {c.not_certifiable_reason}."
+        banner = ("draft", "DRAFT — NOT ISSUED. This document is a draft — not issued: it was computed from a "
+                           f"gxopt result folder for order {c.order_id} and is not a certificate. Certificates are "
+                           "issued only by the ledger (gxopt batch)." + (f" This draft can never be issued: {c.not_certifiable_reason}."
                                                if not c.certifiable else ""))
     elif c.status == "void":
         banner = ("void", f"VOID since {c.voided_at}: {c.void_reason}. Its REPs were returned to their pools.")
     else:
         banner = ("issued", f"Issued {c.issued_at} from the ledger (batch {c.batch_id[:12]}).")
     parties = [("Certificate id", c.certificate_id), ("Status", c.status.upper() if c.status != "draft"
-                                                      else "DRAFT - NOT ISSUED"),
+                                                      else "DRAFT — NOT ISSUED"),
                ("Issuer (scheme owner)", data.organization + (f" ({data.country})" if data.country else "")),
                ("Scheme", GUIDELINE), ("Customer", c.customer), ("Order", c.order_id),
                ("Delivery date", c.delivery_date or "–")]
@@ -128,7 +128,7 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                        f"({fmt.cfp(c.residual_cfp)} - {fmt.cfp(c.allocated_cfp)}) x {fmt.tonnes(c.tonnage_t)} t"),
                       ("per tonne against the Residual CFP",
                        f"{fmt.cfp((c.residual_cfp or 0) - (c.allocated_cfp or 0))} t-CO2e/t"),
-                      ("per tonne against the General CFP",
+                      ("difference to the General CFP (General - Allocated)",
                        f"{fmt.cfp(c.general_cfp - (c.allocated_cfp or 0))} t-CO2e/t"),
                       ("REPs allocated (sum of lines)", f"{fmt.reps(c.reps_t)} t-CO2e ({c.gases})")]
     else:
@@ -157,7 +157,7 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
         lens_rows.append({"scale": sc.label, "formula": f"{sc.b:.2f} - {sc.m:.2f} s",
                           "threshold": lz["physical"][f"{sc.key}_threshold"],
                           "physical": lz["physical"][f"{sc.key}_met"], "claimed": lz["claimed"][f"{sc.key}_met"]})
-    title = c.title + (" (DRAFT - NOT ISSUED)" if c.draft else " (VOID)" if c.status == "void" else "")
+    title = c.title + (" (DRAFT — NOT ISSUED)" if c.draft else " (VOID)" if c.status == "void" else "")
     return {"c": c, "title": title, "banner": banner, "parties": parties, "product": product, "cfp": cfp,
             "reductions": reductions, "lines": lines, "statements": statements(data, c), "lens": lz,
             "lens_rows": lens_rows, "boundary_note": BOUNDARY_NOTE, "steelzero_position": STEELZERO_POSITION,
@@ -187,22 +187,35 @@ def _texts(obj: Any) -> list[str]:
     return []
 
 
-def _needs_unicode(v: dict[str, Any]) -> bool:
-    """True when some text of the certificate is outside the standard PDF fonts' character set (cp1252)."""
+def _script(v: dict[str, Any]) -> str:
+    """``latin`` when every text fits the standard PDF fonts (cp1252), ``cjk`` for Japanese/Chinese text,
+    else ``unicode``."""
+    text = "".join(_texts({k: x for k, x in v.items() if k != "c"})
+                   + _texts([v["c"].customer, v["c"].product_id, v["c"].certificate_id]))
     try:
-        "".join(_texts({k: x for k, x in v.items() if k != "c"})).encode("cp1252")
-        "".join(_texts([v["c"].customer, v["c"].product_id, v["c"].certificate_id])).encode("cp1252")
+        text.encode("cp1252")
+        return "latin"
     except UnicodeEncodeError:
-        return True
-    return False
+        pass
+    cjk = any(0x3000 <= ord(ch) <= 0x9FFF or 0xF900 <= ord(ch) <= 0xFAFF or 0xFF00 <= ord(ch) <= 0xFFEF
+              for ch in text)
+    return "cjk" if cjk else "unicode"
 
 
-def _fonts(unicode: bool = True) -> tuple[str, str]:
-    """Regular and bold font names: Helvetica (small files) when the text allows, else DejaVu Sans (shipped
-    with matplotlib, embedded as a subset) for wider Unicode coverage."""
+def _fonts(script: str = "unicode") -> tuple[str, str]:
+    """Regular and bold font names: Helvetica (small files) when the text allows; for Japanese text the Adobe
+    CID font HeiseiKakuGo-W5 (Latin, Greek and Japanese; standard in PDF viewers, not embedded); otherwise
+    DejaVu Sans (shipped with matplotlib, embedded as a subset)."""
     global _FONTS
-    if not unicode:
+    if script == "latin":
         return ("Helvetica", "Helvetica-Bold")
+    if script == "cjk":
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+        if "HeiseiKakuGo-W5" not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+        return ("HeiseiKakuGo-W5", "HeiseiKakuGo-W5")
     if _FONTS is None:
         try:
             import matplotlib
@@ -227,7 +240,7 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
     from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     v = v or view(data, c)
-    regular, bold = _fonts(_needs_unicode(v))
+    regular, bold = _fonts(_script(v))
     base = ParagraphStyle("b", fontName=regular, fontSize=8.5, leading=11)
     small = ParagraphStyle("s", parent=base, fontSize=7, leading=8.6)
     head = ParagraphStyle("h", parent=base, fontName=bold, fontSize=10.5, leading=13, spaceBefore=7, spaceAfter=3,
@@ -314,7 +327,7 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
                                 else colors.Color(0.7, 0.1, 0.1, alpha=0.18))
             canvas.translate(105 * mm, 148 * mm)
             canvas.rotate(45)
-            canvas.drawCentredString(0, 0, "DRAFT - NOT ISSUED" if c.draft else "VOID")
+            canvas.drawCentredString(0, 0, "DRAFT — NOT ISSUED" if c.draft else "VOID")
         canvas.restoreState()
 
     doc = SimpleDocTemplate(str(file), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,

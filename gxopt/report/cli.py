@@ -22,7 +22,7 @@ def report_command(result_dir: Path, out: Path, db: str | None, console: Console
     counts, checks = info["counts"], info["checks"]
     con.print(f"[bold]{info['scenario']}[/] - {info['organization']} - as of {info['as_of']} - "
               + ("[green]ledger[/]: certificates as issued" if info["mode"] == "ledger"
-                 else "[yellow]draft mode[/]: no ledger, certificates marked draft - not issued"))
+                 else "[yellow]draft mode[/]: no ledger, certificates marked draft — not issued"))
     tab = Table(show_header=False, show_edge=False, box=None, pad_edge=False)
     tab.add_column("", style="bold")
     tab.add_column("")
@@ -49,6 +49,6 @@ def report_command(result_dir: Path, out: Path, db: str | None, console: Console
                                  else f"[red]{len(led['audit_problems'])} problem(s)[/]"))
     con.print(tab)
     for n in info.get("notes", []):
-        con.print(f"[yellow]note:[/] {escape(n)}")
-    con.print(f"open [bold]{path / 'index.html'}[/]")
+        con.print(f"[yellow]note:[/] {escape(n)}", soft_wrap=True)
+    con.print(f"open [bold]{escape(str(path / 'index.html'))}[/]", soft_wrap=True)  # never fold a path
     return path

@@ -523,7 +523,8 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
                 _text(pool["verifier"]) if pool is not None else pf.get("verifier", ""),
                 _text(pool["statement_id"]) if pool is not None else pf.get("statement_id", "")))
         if not facts["known"]:
-            notes.append(f"certificate {cid}: product {c['product_id']} is not in this result folder's plant model")
+            notes.append(f"certificate {cid}: product {c['product_id']} is not in this result folder's plant model; "
+                         "its document shows the numbers as issued and it gets no PACT footprint")
         o = orders.loc[c["order_id"]] if c["order_id"] in orders.index else None
         out.append(Certificate(
             certificate_id=cid, status=c["status"], method=c["method"], order_id=c["order_id"],

@@ -73,13 +73,28 @@ def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, pd.DataFrame(out)
 
 
+def _cert_frame(data: ReportData) -> pd.DataFrame:
+    """The certificates that count (drafts, or issued ones; never void) as a frame."""
+    rows = [{"certificate_id": c.certificate_id, "order_id": c.order_id, "customer": c.customer,
+             "product_id": c.product_id, "method": c.method, "tonnage_t": c.tonnage_t, "alpha": c.alpha,
+             "gx_tonnage_t": c.gx_tonnage_t, "general_cfp": c.general_cfp, "residual_cfp": c.residual_cfp,
+             "allocated_cfp": c.allocated_cfp, "reps_t": c.reps_t}
+            for c in data.certificates if c.status != "void"]
+    return pd.DataFrame(rows, columns=["certificate_id", "order_id", "customer", "product_id", "method", "tonnage_t",
+                                       "alpha", "gx_tonnage_t", "general_cfp", "residual_cfp", "allocated_cfp",
+                                       "reps_t"])
+
+
 def three_cfp_table(data: ReportData) -> pd.DataFrame:
-    """8.3.3: General, Residual and Allocated CFP per product (+ 7.3.3 correction and GX volumes)."""
-    o = data.tables["orders"]
+    """8.3.3: General, Residual and Allocated CFP per product (+ 7.3.3 correction and GX volumes).
+
+    Allocated CFPs and GX volumes come from the certificates of the report: the ledger's issued ones, or
+    the drafts of the served orders."""
+    cf = _cert_frame(data)
     rows = []
     for p in data.products.itertuples():
-        alloc = o[(o["product_id"] == p.product_id) & (o["method"] == "allocation") & (o["reps_t"] > 0)]
-        mb = o[(o["product_id"] == p.product_id) & (o["method"] == "mass_balance") & (o["reps_t"] > 0)]
+        alloc = cf[(cf["product_id"] == p.product_id) & (cf["method"] == "allocation")]
+        mb = cf[(cf["product_id"] == p.product_id) & (cf["method"] == "mass_balance")]
         weighted = float((alloc["allocated_cfp"] * alloc["tonnage_t"]).sum() / alloc["tonnage_t"].sum()) \
             if len(alloc) else None
         post = p.cfp_basis == "post_project"
@@ -93,25 +108,21 @@ def three_cfp_table(data: ReportData) -> pd.DataFrame:
             "allocated_cfp_max": float(alloc["allocated_cfp"].max()) if len(alloc) else None,
             "allocated_cfp_weighted": weighted,
             "allocated_cfp_lowest_possible": float(p.non_allocable) if post else None,
-            "allocation_orders_served": int(len(alloc)), "allocation_tonnage_t": float(alloc["tonnage_t"].sum()),
-            "gx_tonnage_t": float(alloc["gx_tonnage_t"].sum()), "allocated_reps_t": float(p.allocated_reps_t),
-            "mass_balance_orders_served": int(len(mb)), "mass_balance_reps_t": float(p.mb_reps_t),
+            "allocation_certificates": int(len(alloc)), "allocation_tonnage_t": float(alloc["tonnage_t"].sum()),
+            "gx_tonnage_t": float(alloc["gx_tonnage_t"].sum()), "allocated_reps_t": float(alloc["reps_t"].sum()),
+            "mass_balance_certificates": int(len(mb)), "mass_balance_reps_t": float(mb["reps_t"].sum()),
             "non_gx_cfp": float(p.residual_cfp) if len(alloc) else float(p.general_cfp),
             "correction_7_3_3": float(p.mb_correction),
-            "emissions_general_t": float(p.emissions_general_t),
-            "emissions_after_allocation_t": float(p.emissions_after_allocation_t),
+            "emissions_general_t": float(p.production_t * p.general_cfp),
+            "emissions_after_allocation_t": float(p.production_t * p.residual_cfp - alloc["reps_t"].sum()),
         })
     return pd.DataFrame(rows)
 
 
 def order_cfp_table(data: ReportData) -> pd.DataFrame:
-    """The three CFPs of every served GX Allocation order (the values on its CFP certificate)."""
-    o = data.tables["orders"]
-    a = o[(o["method"] == "allocation") & (o["reps_t"] > 0)]
-    return pd.DataFrame({"order_id": a["order_id"], "customer": a["customer"], "product_id": a["product_id"],
-                         "tonnage_t": a["tonnage_t"], "alpha": a["alpha"], "gx_tonnage_t": a["gx_tonnage_t"],
-                         "general_cfp": a["general_cfp"], "residual_cfp": a["residual_cfp"],
-                         "allocated_cfp": a["allocated_cfp"], "reps_t": a["reps_t"]}).reset_index(drop=True)
+    """The three CFPs on every GX Allocation certificate of the report."""
+    cf = _cert_frame(data)
+    return cf[cf["method"] == "allocation"].drop(columns="method").reset_index(drop=True)
 
 
 def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, Any]:

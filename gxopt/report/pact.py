@@ -161,7 +161,7 @@ class _Facts:
                 f"No GX allocation in this PCF: it is the General CFP. {c.reps_t:,.3f} t-CO2e of REPs were assigned "
                 f"to this delivery by GX Mass Balance ({GUIDELINE}, ch. 7) and are stated in reduction certificate "
                 f"{c.certificate_id} (GX extension); they are not netted in the PCF.")
-        status = "DRAFT - NOT ISSUED. " if c.draft else ("VOID. " if c.status == "void" else "")
+        status = "DRAFT — NOT ISSUED. " if c.draft else ("VOID. " if c.status == "void" else "")
         self.comment = (
             f"{status}{'CFP certificate' if c.method == 'allocation' else 'Reduction certificate'} "
             f"{c.certificate_id} ({GUIDELINE}) for order {c.order_id} of {c.customer}, {c.tonnage_t:,.3f} t. "
@@ -240,7 +240,7 @@ def v2(data: ReportData, c: Certificate, created: str | None = None) -> dict[str
         "status": "Active",
     }
     if c.draft:
-        doc["statusComment"] = "DRAFT - not issued: computed from a gxopt result folder, no certificate exists yet"
+        doc["statusComment"] = "DRAFT — not issued: computed from a gxopt result folder, no certificate exists yet"
     if f.validity:
         doc["validityPeriodStart"], doc["validityPeriodEnd"] = f.validity
     doc.update({

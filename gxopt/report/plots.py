@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import matplotlib
 
@@ -17,6 +21,7 @@ from matplotlib.path import Path as MPath  # noqa: E402
 
 from gxopt.report.data import ReportData  # noqa: E402
 
+T = TypeVar("T")
 DPI = 110
 PALETTE = ["#1f618d", "#b9770e", "#1e8449", "#7d3c98", "#a93226", "#117a65", "#5d6d7e", "#d68910", "#2e86c1",
            "#cb4335", "#28b463", "#884ea0"]
@@ -29,6 +34,31 @@ PLOTS = {
 }
 
 
+CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", "IPAGothic", "TakaoGothic", "Source Han Sans JP",
+             "Hiragino Sans", "Yu Gothic", "MS Gothic")
+
+
+def _families() -> list[str]:
+    """DejaVu Sans, then the first installed Japanese font as a fallback for customer and product names."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *[f for f in CJK_FONTS if f in installed][:1]]
+
+
+def _plot(fn: Callable[..., T]) -> Callable[..., T]:
+    """Run a plot with the report's fonts; glyphs no installed font has are drawn as boxes without a warning
+    (the CSV twin of every plot keeps the names exactly)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with warnings.catch_warnings(), matplotlib.rc_context({"font.family": _families()}):
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _save(fig: plt.Figure, file: Path) -> None:
     fig.savefig(file, dpi=DPI, metadata={"Software": "gxopt", "Creation Time": None})
     plt.close(fig)
@@ -38,22 +68,29 @@ def _mt(x: float) -> str:
     return f"{x / 1e6:,.2f} Mt" if abs(x) >= 1e6 else f"{x / 1e3:,.1f} kt" if abs(x) >= 1e3 else f"{x:,.0f} t"
 
 
+@_plot
 def figure3(data: ReportData, file: Path) -> pd.DataFrame:
     """Per product group (site) and for the organization: General x production, Residual x production (the
-    REPs added on top), and after allocation (GX steel at its Allocated CFP + the rest at the Residual CFP).
-    Returns the numbers plotted (its CSV twin)."""
+    REPs added on top), and after allocation (GX steel at the Allocated CFP of its certificate + the rest at the
+    Residual CFP). Uses the report's certificates (issued, or drafts of the served orders); returns the numbers
+    plotted (its CSV twin)."""
     p = data.products
-    o = data.tables["orders"]
-    alloc = o[(o["method"] == "allocation") & (o["reps_t"] > 0)]
-    gx = (alloc["tonnage_t"] * alloc["allocated_cfp"]).groupby(alloc["product_id"]).sum()
-    gx_t = alloc.groupby("product_id")["tonnage_t"].sum()
+    certs = [c for c in data.certificates if c.method == "allocation" and c.status != "void"]
+    gx: dict[str, float] = {}
+    gx_t: dict[str, float] = {}
+    moved: dict[str, float] = {}
+    for c in certs:  # GX steel at the Allocated CFP of its certificate
+        gx[c.product_id] = gx.get(c.product_id, 0.0) + c.tonnage_t * float(c.allocated_cfp or 0.0)
+        gx_t[c.product_id] = gx_t.get(c.product_id, 0.0) + c.tonnage_t
+        moved[c.product_id] = moved.get(c.product_id, 0.0) + c.reps_t
     rows = []
     for r in p.itertuples():
-        gxe = float(gx.get(r.product_id, 0.0))
-        rest = float(r.residual_cfp) * (float(r.production_t) - float(gx_t.get(r.product_id, 0.0)))
-        rows.append({"group": r.site, "product_id": r.product_id, "general_t": float(r.emissions_general_t),
-                     "residual_t": float(r.emissions_residual_t), "gx_steel_t": gxe, "non_gx_steel_t": rest,
-                     "after_allocation_t": float(r.emissions_after_allocation_t)})
+        residual = float(r.residual_cfp) * float(r.production_t)
+        rows.append({"group": r.site, "product_id": r.product_id,
+                     "general_t": float(r.general_cfp) * float(r.production_t), "residual_t": residual,
+                     "gx_steel_t": gx.get(r.product_id, 0.0),
+                     "non_gx_steel_t": float(r.residual_cfp) * (float(r.production_t) - gx_t.get(r.product_id, 0.0)),
+                     "after_allocation_t": residual - moved.get(r.product_id, 0.0)})
     per = pd.DataFrame(rows)
     groups = per.groupby("group", sort=True)[["general_t", "residual_t", "gx_steel_t", "non_gx_steel_t",
                                               "after_allocation_t"]].sum().reset_index()
@@ -93,6 +130,7 @@ def figure3(data: ReportData, file: Path) -> pd.DataFrame:
     return groups
 
 
+@_plot
 def flow(data: ReportData, file: Path, top: int = 12) -> pd.DataFrame:
     """A Sankey-like flow (matplotlib only): REPs from projects to products to customers.
 
@@ -184,6 +222,7 @@ def flow(data: ReportData, file: Path, top: int = 12) -> pd.DataFrame:
     return links
 
 
+@_plot
 def pool_balances(data: ReportData, file: Path) -> pd.DataFrame:
     """Per pool: used before (account), used by mass balance / allocation in this run, remaining; with a
     ledger the ledger's credited / issued / expired / remaining instead. Returns the numbers plotted."""
@@ -237,6 +276,7 @@ def pool_balances(data: ReportData, file: Path) -> pd.DataFrame:
     return frame
 
 
+@_plot
 def timeline(data: ReportData, file: Path) -> pd.DataFrame | None:
     """Ledger only: cumulative credited, issued, reversed, expired and remaining over the journal's timestamps."""
     if data.ledger is None or data.ledger.journal.empty:

@@ -191,7 +191,7 @@ Made by gxopt {__version__} ({data.mode} mode). Re-check when the pack was writt
 Everything here can be re-performed without gxopt:
 
 ```
-python3 recheck.py            # Python 3.11+, standard library only; exit code 0 = every check passed
+python3 recheck.py            # Python 3.8 or newer, standard library only; exit code 0 = every check passed
 ```
 
 ## Files
