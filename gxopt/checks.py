@@ -126,7 +126,7 @@ def _check_groups(s: Scenario, per: pd.DataFrame) -> list[Issue]:
     """6.6: rows of a node-level group must carry the node's identical data and consistent shares."""
     issues: list[Issue] = []
     f_per = s.label("project_periods.csv")
-    node_of = s.projects.set_index("project_id")["node"]
+    node_of = s.projects.drop_duplicates("project_id").set_index("project_id")["node"]
     groups = overlap_groups(per, node_of)
     for g, rows in per.groupby(groups[groups != ""]):
         members = ", ".join(sorted(rows["project_id"].unique()))
@@ -195,11 +195,27 @@ def check_account(s: Scenario) -> list[Issue]:
     return issues
 
 
-def check_scenario(s: Scenario) -> list[Issue]:
-    """Run every cross-table rule; later rules run only when the tables they rely on are sound."""
-    issues = check_model(s.model)
-    issues += check_projects(s)
-    issues += check_orders(s)
-    if not issues:
-        issues += check_account(s)
+def check_scenario(s: Scenario, prior: list[Issue] | None = None) -> list[Issue]:
+    """Run every cross-table rule; ``prior`` are the single-cell issues already found.
+
+    Each rule family runs on its own, so one that trips over a cell already reported as bad hides
+    nothing else. The account rules run when the tables they rely on (projects, periods, account)
+    have no problem.
+    """
+    prior = prior or []
+    issues: list[Issue] = []
+    for check in (lambda: check_model(s.model), lambda: check_projects(s), lambda: check_orders(s)):
+        issues += _isolated(check, prior)
+    relied_on = ("projects.csv", "project_periods.csv", "account.csv", "nodes.csv")
+    if not any(i.file.endswith(relied_on) for i in prior + issues):
+        issues += _isolated(lambda: check_account(s), prior)
     return issues
+
+
+def _isolated(check, prior: list[Issue]) -> list[Issue]:  # type: ignore[no-untyped-def]
+    try:
+        return check()
+    except Exception:  # noqa: BLE001  a rule tripped over cells already reported as bad
+        if not prior:
+            raise
+        return []

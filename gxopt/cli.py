@@ -39,7 +39,7 @@ def _fail(exc: BaseException) -> typer.Exit:
     if isinstance(exc, InputError):
         err.print(f"[bold red]error:[/] {len(exc.issues)} problem(s) in the inputs:")
         for issue in exc.issues:
-            err.print(f"  - {issue}", markup=False)
+            err.print(f"  - {issue}", markup=False, soft_wrap=True)  # never fold a file name
         return typer.Exit(EXIT_INPUT)
     from gxopt.ledger.db import LedgerBusy, LedgerError
 

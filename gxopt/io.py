@@ -58,16 +58,26 @@ def read_scenario(path: str | os.PathLike[str]) -> tuple[Scenario | None, list[I
     return Scenario(root, settings, model, projects, periods, orders, account), issues
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """Safe YAML loader that leaves dates as text, so the settings model validates them (and names the key)."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def _read_yaml_model(file: Path, model: type[M], issues: list[Issue]) -> M | None:
     label = display_path(file)
     if not file.is_file():
         issues.append(Issue(label, None, None, "file not found"))
         return None
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        issues.append(Issue(label, getattr(getattr(exc, "problem_mark", None), "line", None), None,
-                            f"not valid YAML: {exc}"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_TextDatesLoader)  # noqa: S506 (safe loader)
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:  # ValueError: e.g. as_of: 2026-02-30
+        mark = getattr(exc, "problem_mark", None)
+        issues.append(Issue(label, None if mark is None else mark.line + 1, None,
+                            "not valid YAML: " + " ".join(str(exc).split())))
         return None
     if not isinstance(data, dict):
         issues.append(Issue(label, None, None, "must be a YAML mapping of keys to values"))
@@ -97,7 +107,7 @@ def _read_csv(folder: Path, table: schema.Table, folder_label: str,
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         issues.append(Issue(label, None, None, f"cannot be read as CSV: {exc}".splitlines()[0]))
         return schema.empty_frame(table)
-    typed, found = schema.parse_table(raw, table, label)
+    typed, found = schema.parse_table(raw, table, label, lines=_record_lines(file, len(raw)))
     issues.extend(found)
     return typed
 
@@ -117,6 +127,25 @@ def _read_text_table(file: Path) -> pd.DataFrame:
         return pd.read_csv(file, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True,
                            encoding="utf-8")
     return t.to_pandas()
+
+
+def _record_lines(file: Path, n: int) -> np.ndarray | None:
+    """Physical line number of each data record (header = line 1), counting blank lines and cells that
+    span lines; None when every record is on its own line with no blank line (then line = row + 2)."""
+    data = file.read_bytes()
+    if b'"' not in data and b"\n\n" not in data.replace(b"\r\n", b"\n") and not data.startswith(b"\n"):
+        return None
+    lines = []
+    with file.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        prev_end = 0
+        for k, row in enumerate(reader):
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if k == 0 or not row or all(c == "" for c in row) and len(row) <= 1:
+                continue
+            lines.append(start)
+    return np.asarray(lines[:n]) if len(lines) >= n else None
 
 
 def input_copies(scenario: Scenario) -> dict[str, Path | str]:

@@ -34,11 +34,7 @@ def load(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario; raise :class:`InputError` listing every problem found."""
     scenario, issues = read_scenario(path)
     if scenario is not None:
-        try:
-            issues = issues + check_scenario(scenario)
-        except Exception:  # a rule tripped over cells already reported as bad: report those
-            if not issues:
-                raise
+        issues = issues + check_scenario(scenario, issues)
     if issues or scenario is None:
         raise InputError(issues)
     return scenario

@@ -34,7 +34,7 @@ def overlap_groups(periods: pd.DataFrame, project_node: pd.Series) -> pd.Series:
     Returned labels are ``"<node>#<k>"`` for true groups and ``""`` for singletons.
     """
     labels = pd.Series("", index=periods.index, dtype=object)
-    node = periods["project_id"].map(project_node)
+    node = periods["project_id"].map(project_node[~project_node.index.duplicated()])
     for n, rows in periods.assign(_node=node).groupby("_node", sort=True):
         rows = rows.sort_values(["period_start", "period_end", "project_id"])
         parent = {i: i for i in rows.index}

@@ -214,13 +214,16 @@ def empty_frame(table: Table) -> pd.DataFrame:
                        label=table.file)[0]
 
 
-def parse_table(raw: pd.DataFrame, table: Table, label: str) -> tuple[pd.DataFrame, list[Issue]]:
+def parse_table(raw: pd.DataFrame, table: Table, label: str,
+                lines: np.ndarray | None = None) -> tuple[pd.DataFrame, list[Issue]]:
     """Type the raw text cells of ``raw`` according to ``table`` and report every bad cell.
 
     Parameters
     ----------
     raw : DataFrame of str
         The file read with every cell as text; empty cells are ``""`` or NaN.
+    lines : array of int, optional
+        Physical line number of each row; default row + 2.
     table : Table
         The schema.
     label : str
@@ -235,7 +238,9 @@ def parse_table(raw: pd.DataFrame, table: Table, label: str) -> tuple[pd.DataFra
     issues: list[Issue] = []
     raw = raw.copy()
     raw.columns = [str(c).strip() for c in raw.columns]
-    line = pd.Series(np.arange(len(raw)) + 2, index=raw.index)  # header is line 1
+    # physical line of each row (header is line 1); given by the reader when blank lines or multi-line
+    # cells make it differ from row + 2
+    line = pd.Series(np.arange(len(raw)) + 2 if lines is None else lines, index=raw.index)
     out = pd.DataFrame(index=raw.index)
     for col in table.columns:
         if col.name not in raw.columns:

@@ -28,12 +28,12 @@ an engine rule is reported with the base file and line of the row, or the patch 
 from __future__ import annotations
 
 import copy
+import csv
 import dataclasses
 import datetime as dt
 import math
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,6 +47,7 @@ from pydantic import ValidationError
 
 from gxopt import schema
 from gxopt.errors import InputError, Issue, OutputError
+from gxopt.io import atomic_dir
 from gxopt.scenario import display_path
 from gxopt.settings import ScenarioSettings
 
@@ -137,7 +138,10 @@ def read_base(base_dir: str | os.PathLike[str]) -> Inputs:
             issues.append(Issue(labels[name], None, None, f"cannot be read as CSV: {exc}".splitlines()[0]))
             continue
         frame.columns = [str(c).strip() for c in frame.columns]
-        frame[ORIGIN] = [str(i + 2) for i in range(len(frame))]  # the header is line 1
+        lines = _record_lines(file)
+        if lines is None or len(lines) != len(frame):
+            lines = [i + 2 for i in range(len(frame))]  # the header is line 1
+        frame[ORIGIN] = [str(n) for n in lines]
         tables[name] = frame
         present.add(name)
     if issues:
@@ -146,14 +150,30 @@ def read_base(base_dir: str | os.PathLike[str]) -> Inputs:
                   display_path(settings_file))
 
 
+def _record_lines(file: Path) -> list[int] | None:
+    """The line each data record of a CSV file starts on, counting blank lines and cells that span lines."""
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            starts, end = [], reader.line_num
+            for row in reader:
+                if row:  # csv yields [] for a blank line: no record (the CSV readers skip it too)
+                    starts.append(end + 1)
+                end = reader.line_num
+            return starts
+    except (csv.Error, UnicodeDecodeError, OSError):
+        return None
+
+
 def _read_yaml(file: Path) -> dict[str, Any]:
     label = display_path(file)
     if not file.is_file():
         raise InputError([Issue(label, None, None, "file not found")])
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError([Issue(label, None, None, f"not valid YAML: {exc}")]) from None
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:  # ValueError: an impossible date (2026-02-30)
+        raise InputError([Issue(label, None, None, f"not valid YAML: {str(exc).splitlines()[0]}")]) from None
     if not isinstance(data, dict):
         raise InputError([Issue(label, None, None, "must be a YAML mapping of keys to values")])
     return data
@@ -202,7 +222,7 @@ def load_patch(patch: Patch | dict[str, Any] | str | os.PathLike[str], label: st
     try:
         text = file.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:  # ValueError: an impossible date (2026-02-30)
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise InputError([Issue(name, None if line is None else line + 1, None,
                                 f"not valid YAML: {str(exc).splitlines()[0]}")]) from None
@@ -432,9 +452,12 @@ def _is_scalar(v: Any) -> bool:
     return v is None or isinstance(v, (str, int, float, bool, dt.date))
 
 
-def _select(out: Inputs, name: str, selector: Any, path: str, err: _Errors, *, must_match: bool = True
-            ) -> pd.Series | None:
-    """Rows matching ``selector`` ({column: value or [values]}; all must hold); None after an error."""
+def _select(out: Inputs, name: str, selector: Any, path: str, err: _Errors, *, must_match: bool = True,
+            where: tuple[str, ...] = ()) -> pd.Series | None:
+    """Rows matching ``selector`` ({column: value or [values]}; all must hold); None after an error.
+
+    ``where`` names the selector columns that were written under ``where:`` (for the key path of errors).
+    """
     frame = out.tables[name]
     if selector is None:
         return pd.Series(True, index=frame.index)
@@ -444,12 +467,13 @@ def _select(out: Inputs, name: str, selector: Any, path: str, err: _Errors, *, m
     known = _known_columns(out, name)
     mask = pd.Series(True, index=frame.index)
     for col, want in selector.items():
+        key = f"{path}.where.{col}" if col in where else f"{path}.{col}"
         if col not in known:
-            err.add(f"{path}.{col}", f"unknown column of {name}; known: " + ", ".join(known), col)
+            err.add(key, f"unknown column of {name}; known: " + ", ".join(known), col)
             return None
         wants = want if isinstance(want, list) else [want]
         if not all(_is_scalar(w) for w in wants):
-            err.add(f"{path}.{col}", "must be a value or a list of values", want)
+            err.add(key, "must be a value or a list of values", want)
             return None
         kind = _kind(name, col)
         targets = {_norm(kind, w) for w in wants}
@@ -473,8 +497,9 @@ def _ids(frame: pd.DataFrame, name: str, mask: pd.Series) -> str:
 
 
 def _split_item(item: Any, path: str, params: tuple[str, ...], err: _Errors
-                ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """Split an operation item into its parameters and its row selector (``where:`` plus inline columns)."""
+                ) -> tuple[dict[str, Any], dict[str, Any], tuple[str, ...]] | None:
+    """Split an operation item into its parameters, its row selector (``where:`` plus inline columns) and the
+    names of the selector columns written under ``where:``."""
     if not isinstance(item, dict):
         err.add(path, "must be a mapping", item)
         return None
@@ -490,7 +515,7 @@ def _split_item(item: Any, path: str, params: tuple[str, ...], err: _Errors
             err.add(f"{path}.where", "a column is selected twice: " + ", ".join(sorted(overlap)))
             return None
         selector |= where
-    return args, selector
+    return args, selector, tuple(where or ())
 
 
 def _cascade_remove(out: Inputs, name: str, removed: pd.DataFrame) -> list[str]:
@@ -526,11 +551,11 @@ def _op_remove(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: 
         split = _split_item(item, path, (), err)
         if split is None:
             return
-        selector = split[1]
+        selector, where = split[1], split[2]
         if not selector:
             err.add(path, "names no row: give the id or a mapping of column to value")
             return
-    mask = _select(out, name, selector, path, err)
+    mask = _select(out, name, selector, path, err, where=where if isinstance(item, dict) else ())
     if mask is None:
         return
     frame = out.tables[name]
@@ -618,7 +643,7 @@ def _op_change(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: 
             bad = True
     if bad:
         return
-    mask = _select(out, name, selector, f"{path}.where" if "where" in item else path, err)
+    mask = _select(out, name, selector, path, err, where=tuple(selector) if "where" in item else ())
     if mask is None:
         return
     frame = out.tables[name]
@@ -642,7 +667,7 @@ def _op_scale(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: l
     split = _split_item(item, path, ("column", "columns", "factor", "min", "max"), err)
     if split is None:
         return
-    args, selector = split
+    args, selector, where = split
     cols = args.get("columns", args.get("column"))
     if "column" in args and "columns" in args:
         err.add(path, "give column or columns, not both")
@@ -674,7 +699,7 @@ def _op_scale(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: l
             bounds[b] = x
     if bad:
         return
-    mask = _select(out, name, selector or None, path, err)
+    mask = _select(out, name, selector or None, path, err, where=where)
     if mask is None:
         return
     frame = out.tables[name]
@@ -704,7 +729,7 @@ def _op_shift(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: l
     split = _split_item(item, path, (*SHIFT_UNITS, "columns", "column"), err)
     if split is None:
         return
-    args, selector = split
+    args, selector, where = split
     amount = {}
     bad = False
     for u in SHIFT_UNITS:
@@ -727,7 +752,7 @@ def _op_shift(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: l
             bad = True
     if bad:
         return
-    mask = _select(out, name, selector or None, path, err)
+    mask = _select(out, name, selector or None, path, err, where=where)
     if mask is None:
         return
     frame = out.tables[name]
@@ -744,7 +769,11 @@ def _op_shift(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: l
             err.add(path, f"cannot shift {c}: the base cell at {TABLES[name].file} line "
                           f"{frame.loc[i, ORIGIN].split(';')[0]} is not a date YYYY-MM-DD", cells[i])
             return
-        new = (parsed + offset).dt.strftime("%Y-%m-%d")
+        shifted = parsed + offset
+        if "days" not in amount:  # the last day of a month stays the last day (a period ending 09-30 + 3 months
+            ends = parsed.dt.is_month_end  # ends 12-31, not 12-30)
+            shifted[ends] = shifted[ends] + pd.offsets.MonthEnd(0)
+        new = shifted.dt.strftime("%Y-%m-%d")
         if name == "project_periods" and c == "period_end":
             for i in new.index:
                 moved[(frame.at[i, "project_id"].strip(), cells[i])] = new[i]
@@ -836,19 +865,10 @@ def explain(issue: Issue, inputs: Inputs, scenario_dir: Path, patch_label: str) 
 
 
 def _check_out(out: Path, marker: str, kind: str) -> None:
+    """Fail early (before any work) on an output folder :func:`gxopt.io.atomic_dir` would refuse."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
         msg = (f"{out}: exists and is not a {kind} (no {marker}); refusing to overwrite it - choose another --out")
         raise OutputError(msg)
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def apply_patch(base_dir: str | os.PathLike[str], patch: Patch | dict[str, Any] | str | os.PathLike[str],
@@ -866,15 +886,9 @@ def apply_patch(base_dir: str | os.PathLike[str], patch: Patch | dict[str, Any] 
     patched = _named(patched, p, base_dir)
     out = Path(out_dir)
     _check_out(out, PATCH_FILE, "patched scenario folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out, PATCH_FILE) as tmp:
         write_inputs(patched, tmp, _note(p, log))
         (tmp / PATCH_FILE).write_text(p.text, encoding="utf-8")
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if validate:
         load_patched(patched, out / "scenario", p.label)
     return out / "scenario"
@@ -885,8 +899,8 @@ def _named(patched: Inputs, p: Patch, base_dir: str | os.PathLike[str]) -> Input
     if isinstance(p.data.get("settings"), dict) and "name" in p.data["settings"]:
         return patched
     base_name = patched.settings.get("name") or resolve_base(base_dir).name
-    what = p.description or Path(p.label).stem
-    patched.settings = patched.settings | {"name": f"{base_name} - what-if: {what}"}
+    what = Path(p.label).stem if p.label != "<patch>" else (p.description[:60] or "patch")
+    patched.settings = patched.settings | {"name": f"{base_name} (what-if {what})"}
     return patched
 
 

@@ -520,9 +520,6 @@ def test_invalid_yaml(spec, make) -> None:  # type: ignore[no-untyped-def]
     assert issue.file.endswith("scenario.yaml") and issue.column is None and "not valid YAML" in issue.rule
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: io._read_yaml_model reports yaml's problem_mark.line, which is 0-based, as Issue.row (1-based): "
-    "the error on line 3 is reported as line 2 (the message text itself says 'line 3')"))
 def test_invalid_yaml_names_the_line(spec, make) -> None:  # type: ignore[no-untyped-def]
     folder = make(spec)
     (folder / "scenario.yaml").write_text("model: ../model\nas_of: 2026-04-01\n  bad: : x\n")
@@ -567,11 +564,6 @@ def test_every_bad_cell_of_one_file_is_reported(spec, make) -> None:  # type: ig
     find(issues, "orders.csv", 5, "premium", "empty is not zero")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a duplicate project_id makes check_projects -> _check_groups -> reps.overlap_groups crash "
-    "(Series.map with a non-unique index: InvalidIndexError); pipeline.load swallows the crash because "
-    "schema issues exist and drops every cross-table issue already found, here edges.csv line 10 and "
-    "orders.csv line 2"))
 def test_duplicate_project_id_does_not_hide_other_problems(spec, make) -> None:  # type: ignore[no-untyped-def]
     spec["projects.csv"].append(dict(spec["projects.csv"][0]))
     spec["edges.csv"].append({"source": "A-XX", "target": "A-BF", "kind": "material"})
@@ -582,10 +574,6 @@ def test_duplicate_project_id_does_not_hide_other_problems(spec, make) -> None: 
     find(issues, "orders.csv", 2, "product_id", "unknown product")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: checks.check_scenario runs check_account only when no other cross-table issue was found "
-    "anywhere ('if not issues'), although the account rules rely only on projects and periods: an "
-    "unknown product in orders.csv hides an overdrawn account.csv"))
 def test_account_problem_reported_with_an_unrelated_orders_problem(spec, make) -> None:  # type: ignore[no-untyped-def]
     spec["orders.csv"][0]["product_id"] = "WIRE"
     spec["account.csv"] = [{"project_id": "HBI", "period_end": "2026-03-31", "used_t": 999}]
@@ -594,10 +582,6 @@ def test_account_problem_reported_with_an_unrelated_orders_problem(spec, make) -
     find(issues, "account.csv", 2, "used_t", "more REPs used than the pool holds")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: schema.parse_table numbers rows as index + 2, but the CSV reader (io._read_text_table: pyarrow, "
-    "pandas as fallback) skips blank lines, so every row after a blank line is reported one line too early "
-    "(here line 3 instead of 4); a quoted cell spanning two lines shifts the numbering the same way"))
 def test_line_numbers_count_blank_lines(spec, make) -> None:  # type: ignore[no-untyped-def]
     folder = make(spec)
     text = (folder / "orders.csv").read_text()
@@ -609,10 +593,6 @@ def test_line_numbers_count_blank_lines(spec, make) -> None:  # type: ignore[no-
     find(exc.value.issues, "orders.csv", 4, "premium", "not a number")
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "BUG: an unquoted impossible date in scenario.yaml (as_of: 2026-02-30) makes yaml.safe_load raise "
-    "ValueError, which io._read_yaml_model does not catch (only YAMLError/UnicodeDecodeError): load raises "
-    "a raw ValueError instead of InputError, and `gxopt validate` exits 1 'internal error'"))
 def test_unquoted_impossible_yaml_date_is_an_input_error(spec, make) -> None:  # type: ignore[no-untyped-def]
     folder = make(spec)
     cfg = (folder / "scenario.yaml").read_text().replace("as_of: '2026-04-01'", "as_of: 2026-02-30")
@@ -668,10 +648,6 @@ def test_cli_validate_good_scenario(spec, make) -> None:  # type: ignore[no-unty
     assert "ok" in result.output and "2 projects" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the CLI prints issues through a rich Console that wraps at 80 columns when the output is not a "
-    "terminal (pipes, CI logs): a file path longer than the width is folded mid-name, so the message no "
-    "longer contains the file name (e.g. '.../scenario/o' + newline + 'rders.csv')"))
 def test_cli_output_keeps_long_paths_whole(spec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import write_scenario
 
