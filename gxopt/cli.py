@@ -294,6 +294,45 @@ def report(
     report_command(result_dir, out_dir, db)
 
 
+@app.command()
+@_guarded
+def whatif(
+    base: Annotated[Path, typer.Argument(help="Base scenario folder.")],
+    patch: Annotated[Path, typer.Option("--patch", "-p", help="What-if overlay (YAML), see docs/whatif.md.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")],
+) -> None:
+    """Run BASE changed by a patch (projects, periods, volumes, CFPs, orders, settings) without copying it."""
+    from gxopt.analysis_cli import whatif_command
+
+    whatif_command(base, patch, out_dir, console=out)
+
+
+@app.command()
+@_guarded
+def compare(
+    results: Annotated[list[Path], typer.Argument(help="Two or more result folders.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the comparison tables and chart.")],
+) -> None:
+    """Side by side: GX volume and REPs by product and customer, revenue, pool use, CFPs, shadow prices."""
+    from gxopt.analysis_cli import compare_command
+
+    compare_command(results, out_dir, console=out)
+
+
+@app.command()
+@_guarded
+def sweep(
+    base: Annotated[Path, typer.Argument(help="Base scenario folder.")],
+    grid: Annotated[Path, typer.Option("--grid", "-g", help="Grid and Monte-Carlo file (YAML).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for sweep.parquet and plots.")],
+    scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler.")] = None,
+) -> None:
+    """Hundreds of what-ifs as Dask tasks (a local cluster, or yours with --scheduler)."""
+    from gxopt.analysis_cli import sweep_command
+
+    sweep_command(base, grid, out_dir, scheduler, console=out)
+
+
 @ledger_app.command("verify")
 @_guarded
 def ledger_verify(db: DbOption) -> None:
