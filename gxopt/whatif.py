@@ -567,20 +567,26 @@ def _op_remove(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: 
                                                                              if notes else ""))
 
 
-def _op_add(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: list[str]) -> None:
-    table = TABLES[name]
-    if not isinstance(item, dict) or not item:
-        err.add(path, f"must be a mapping of {name} columns to values (one new row)", item)
-        return
+def _bad_columns(out: Inputs, name: str, values: dict[str, Any], path: str, err: _Errors) -> bool:
+    """Report every unknown column and every non-scalar value of ``values``; True when there was any."""
     known = _known_columns(out, name)
     bad = False
-    for col, v in item.items():
+    for col, v in values.items():
         if col not in known:
             err.add(f"{path}.{col}", f"unknown column of {name}; known: " + ", ".join(known), col)
             bad = True
         elif not _is_scalar(v):
             err.add(f"{path}.{col}", "must be a single value", v)
             bad = True
+    return bad
+
+
+def _op_add(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: list[str]) -> None:
+    table = TABLES[name]
+    if not isinstance(item, dict) or not item:
+        err.add(path, f"must be a mapping of {name} columns to values (one new row)", item)
+        return
+    bad = _bad_columns(out, name, item, path, err)
     missing = [c.name for c in table.columns if c.required and not c.nullable and c.name not in item]
     if missing:
         err.add(path, f"a new {name} row needs {', '.join(missing)}")
@@ -632,16 +638,7 @@ def _op_change(out: Inputs, name: str, item: Any, path: str, err: _Errors, log: 
         if not values:
             err.add(path, "nothing to change: give at least one column with its new value")
             return
-    known = _known_columns(out, name)
-    bad = False
-    for col, v in values.items():
-        if col not in known:
-            err.add(f"{path}.{col}", f"unknown column of {name}; known: " + ", ".join(known), col)
-            bad = True
-        elif not _is_scalar(v):
-            err.add(f"{path}.{col}", "must be a single value", v)
-            bad = True
-    if bad:
+    if _bad_columns(out, name, values, path, err):
         return
     mask = _select(out, name, selector, path, err, where=tuple(selector) if "where" in item else ())
     if mask is None:

@@ -16,8 +16,6 @@ import base64
 import datetime as dt
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import pandas as pd
 
 from gxopt import __version__
 from gxopt.errors import OutputError
+from gxopt.io import atomic_dir
 from gxopt.report import certificates_doc, disclosure, lens, pact, plots, verifier_pack
 from gxopt.report.data import GUIDELINE, ReportData, load
 from gxopt.report.fmt import clean
@@ -48,24 +47,12 @@ def build_report(result_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
     out = Path(out_dir)
     _check_out(src, out)
     data = load(src, db_url)
-    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        with atomic_dir(out, marker=MARKER) as tmp:
+            _write_all(data, tmp)
     except OSError as exc:
-        msg = f"{out}: cannot write next to it ({exc.strerror})"
+        msg = f"{out}: cannot write the report there ({exc.strerror})"
         raise OutputError(msg) from None
-    try:
-        _write_all(data, tmp)
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
