@@ -20,7 +20,6 @@ from gxopt.eligibility import Eligibility, eligibility
 from gxopt.errors import InputError, VerificationError
 from gxopt.graph import build_graph
 from gxopt.io import input_copies, input_digest, read_scenario, write_results
-from gxopt.lp import build_model, solve
 from gxopt.lp.highs import solve_arrays
 from gxopt.reps import compute_pools
 from gxopt.results import Results, extract, summary
@@ -112,6 +111,9 @@ def run(path: str | os.PathLike[str] | Scenario, out: str | os.PathLike[str] | N
     say(f"build LP ({len(elig.arcs)} arcs, {len(elig.classes)} demand classes for {len(elig.orders)} orders, "
         f"{len(pools)} pools)")
     if reference:
+        from gxopt.lp.model import build_model  # pyomo only when asked for
+        from gxopt.lp.solve import solve
+
         model = build_model(elig)
         t["build"] = time.perf_counter() - t0
         t0 = time.perf_counter()

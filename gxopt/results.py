@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gxopt.eligibility import Eligibility
-from gxopt.lp.solve import SolveResult
+from gxopt.lp.result import SolveResult
 from gxopt.reps import project_status
 from gxopt.scenario import Scenario
 from gxopt.split import split

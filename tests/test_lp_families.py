@@ -246,9 +246,9 @@ def test_no_orders_and_no_arcs(spec, make) -> None:  # type: ignore[no-untyped-d
 def test_non_optimal_solve_raises(spec, make, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from pyomo.contrib.solver.common.results import Results, SolutionStatus, TerminationCondition
 
-    import sys
+    import importlib
 
-    lp_solve = sys.modules["gxopt.lp.solve"]
+    lp_solve = importlib.import_module("gxopt.lp.solve")
 
     class Stub:
         def available(self) -> bool:

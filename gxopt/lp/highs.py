@@ -16,7 +16,7 @@ import numpy as np
 from gxopt.eligibility import Eligibility
 from gxopt.errors import SolverError
 from gxopt.lp.names import STAGES
-from gxopt.lp.solve import SolveResult
+from gxopt.lp.result import SolveResult
 
 INF = highspy.kHighsInf
 

@@ -12,7 +12,6 @@ first objective loses nothing, not even a tolerance. Any non-optimal termination
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
@@ -21,18 +20,7 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 
 from gxopt.errors import SolverError
 from gxopt.lp.names import STAGES
-
-
-@dataclass(frozen=True)
-class SolveResult:
-    """What the LP layer hands back: plain numbers, no pyomo objects."""
-
-    reps: np.ndarray
-    stage_values: dict[str, float]
-    pool_duals: dict[str, float]
-    status: str
-    solver: str
-    seconds: dict[str, float] = field(default_factory=dict)
+from gxopt.lp.result import SolveResult
 
 
 def _restrict_to_optimal_face(m: pyo.ConcreteModel, res: object, tol: float) -> None:
