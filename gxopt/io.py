@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from gxopt import schema
-from gxopt.errors import InputError, Issue, OutputError
+from gxopt.errors import Issue, OutputError
 from gxopt.scenario import PlantModel, Scenario, display_path
 from gxopt.settings import ModelMeta, ScenarioSettings
 

@@ -27,6 +27,14 @@ def pool_id(project_id: pd.Series, period_end: pd.Series) -> pd.Series:
     return project_id.astype(str) + POOL_ID_SEP + period_end.dt.strftime("%Y-%m-%d")
 
 
+def _root(parent: dict[int, int], i: int) -> int:
+    """Union-find root of ``i`` (with path halving)."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 def overlap_groups(periods: pd.DataFrame, project_node: pd.Series) -> pd.Series:
     """Group label per period row: rows of different projects at one node with overlapping periods share it.
 
@@ -38,13 +46,6 @@ def overlap_groups(periods: pd.DataFrame, project_node: pd.Series) -> pd.Series:
     for n, rows in periods.assign(_node=node).groupby("_node", sort=True):
         rows = rows.sort_values(["period_start", "period_end", "project_id"])
         parent = {i: i for i in rows.index}
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
         items = list(rows[["project_id", "period_start", "period_end"]].itertuples())
         for a in range(len(items)):
             for b in range(a + 1, len(items)):
@@ -53,10 +54,10 @@ def overlap_groups(periods: pd.DataFrame, project_node: pd.Series) -> pd.Series:
                 if sb > ea:
                     break
                 if pa != pb and sa <= eb and sb <= ea:
-                    parent[find(ib)] = find(ia)
+                    parent[_root(parent, ib)] = _root(parent, ia)
         comps: dict[int, list[int]] = {}
         for i in rows.index:
-            comps.setdefault(find(i), []).append(i)
+            comps.setdefault(_root(parent, i), []).append(i)
         k = 0
         for members in sorted(comps.values(), key=min):
             if len({periods.at[i, "project_id"] for i in members}) > 1:

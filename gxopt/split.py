@@ -28,7 +28,6 @@ def split(elig: Eligibility, flows: np.ndarray) -> pd.DataFrame:
     """
     arcs = elig.arcs.assign(flow=flows)
     arcs = arcs[arcs["flow"] > EPS]
-    cols = ["order_pos", "pool_id", "reps_t"]
     if arcs.empty:
         return pd.DataFrame({"order_pos": pd.Series(dtype=np.int64), "pool_id": pd.Series(dtype=object),
                              "reps_t": pd.Series(dtype=float)})

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from gxopt.cli import app
 from gxopt.ledger import certificates as certs
-from gxopt.ledger.audit import audit, export
+from gxopt.ledger.audit import audit
 from gxopt.ledger.batch import batch
 from gxopt.ledger.db import LedgerError, connect, writer
 from gxopt.ledger.tables import certificate_lines, certificates, journal, pool_balance

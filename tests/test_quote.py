@@ -12,7 +12,6 @@ import pytest
 import gxopt
 from gxopt.errors import InputError
 from gxopt.quote import Quoter, QuoteRequest
-from tests.conftest import REPO
 from tests.test_lp_families import order, period, project
 
 D = dt.date(2026, 6, 30)

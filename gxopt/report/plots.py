@@ -191,7 +191,7 @@ def flow(data: ReportData, file: Path, top: int = 12) -> pd.DataFrame:
 
     for a, b, frame, color_of in (("project", "product", left, proj_color), ("product", "customer", right,
                                                                                prod_color)):
-        frame = frame.assign(_a=frame[a].map(lambda k: -pos[a][k][1]), _b=frame[b].map(lambda k: -pos[b][k][1]))
+        frame = frame.assign(_a=frame[a].map(lambda k, a=a: -pos[a][k][1]), _b=frame[b].map(lambda k, b=b: -pos[b][k][1]))
         for r in frame.sort_values(["_a", "_b"]).itertuples():
             h = getattr(r, "reps_t") * scale
             src, dst = pos[a][getattr(r, a)], pos[b][getattr(r, b)]
