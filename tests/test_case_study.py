@@ -73,3 +73,10 @@ def test_figure1_mass_balance_view(figure1) -> None:  # type: ignore[no-untyped-
     assert o["gx_tonnage_t"].sum() == pytest.approx(500_000 / 2.3, abs=1e-6)
     assert o["allocated_cfp"].isna().all()  # no CFP re-allocation under mass balance
     assert figure1.pools["remaining_t"].sum() == pytest.approx(0, abs=1e-6)
+
+
+def test_correction_value_for_non_gx_products_7_3_3(case, figure1) -> None:  # type: ignore[no-untyped-def]
+    """A post-project CFP already contains the project's effect: non-GX steel of it carries REPs / production
+    (0.5 t-CO2e/t here) when a customer applies it; a pre-project CFP needs no correction."""
+    assert case.products.set_index("product_id").at["HRC", "mb_correction"] == pytest.approx(0.5)
+    assert figure1.products.set_index("product_id").at["HRC", "mb_correction"] == 0
