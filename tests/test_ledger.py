@@ -278,3 +278,11 @@ def test_quote_holds_reserve_reps_until_taken_or_lapsed(db_url: str, spec, make)
             product_id="HRC", method="mass_balance", delivery_date=dt.date(2026, 7, 1), tonnage_t=1.0, reps_g=10**6,
             status="active", order_id=None))
         assert holds.lapse(c) == 1
+
+
+@pytest.mark.parametrize("url", ["nonsense", "sqlite:////nonexistent/dir/x.db",
+                                 "postgresql+psycopg://postgres@127.0.0.1:1/none"])
+def test_unreachable_or_bad_database_url_is_a_clear_input_error(url: str) -> None:
+    res = CliRunner().invoke(app, ["ledger", "verify", "--db", url])
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output and ("database" in res.output)

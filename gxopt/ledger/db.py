@@ -54,7 +54,18 @@ def connect(url: str, wait: float = 60.0) -> sa.Engine:
     """
     key = (url, wait)
     if key not in _ENGINES:
-        _ENGINES[key] = _create(url, wait)
+        try:
+            _ENGINES[key] = _create(url, wait)
+        except LedgerBusy:
+            raise
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            msg = f"--db {url!r} is not a database URL (e.g. sqlite:///gx.db or postgresql+psycopg://user@host/db): {exc}"
+            raise LedgerError(msg) from None
+        except sa.exc.OperationalError as exc:
+            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            msg = f"cannot open the ledger database {shown}: {first}"
+            raise LedgerError(msg) from None
     return _ENGINES[key]
 
 
