@@ -114,7 +114,9 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                ("Scrap share of metallic input", fmt.pct(p.get("scrap_share"))),
                ("CFP data period", f"{p.get('cfp_period_start', '–')} to {p.get('cfp_period_end', '–')} "
                                    f"({p.get('cfp_basis', '–').replace('_', '-')} CFP)")]
-    cfp = [("General CFP (ch. 5)", f"{fmt.cfp(c.general_cfp)} t-CO2e/t")]
+    cfp = [("General CFP (ch. 5)", f"{fmt.cfp(c.general_cfp)} t-CO2e/t"),
+           ("General CFP declared in (EPD / verification, 5.1, 5.3)",
+            str(p.get("cfp_reference") or "not given in products.csv (cfp_reference)"))]
     if p.get("known"):
         cfp.append(("of which scope 1 / scope 2 / upstream scope 3",
                     f"{fmt.cfp(p['scope1'])} / {fmt.cfp(p['scope2'])} / {fmt.cfp(p['scope3_upstream'])} t-CO2e/t"))
