@@ -246,22 +246,18 @@ def chart(headline: pd.DataFrame, file: Path) -> Path:
     cols = list(headline.columns)
     x = np.arange(len(cols))
     fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 2.2 + 1.5 * len(cols)), 4.4))
-    mb = headline.loc["gx_tonnage_mass_balance_t"].to_numpy(float) / 1e3
-    al = headline.loc["gx_tonnage_allocation_t"].to_numpy(float) / 1e3
-    axes[0].bar(x, mb, color="#1f618d", label="GX Mass Balance")
-    axes[0].bar(x, al, bottom=mb, color="#1e8449", label="GX Allocation")
-    for i, v in enumerate(mb + al):
-        axes[0].annotate(f"{v:,.1f}", (i, v), ha="center", va="bottom", fontsize=8)
-    axes[0].set_title("GX volume (GX tonnage)", fontsize=10)
-    axes[0].set_ylabel("kt")
-    rmb = headline.loc["revenue_mass_balance"].to_numpy(float) / 1e6
-    ral = headline.loc["revenue_allocation"].to_numpy(float) / 1e6
-    axes[1].bar(x, rmb, color="#1f618d", label="GX Mass Balance")
-    axes[1].bar(x, ral, bottom=rmb, color="#1e8449", label="GX Allocation")
-    for i, v in enumerate(rmb + ral):
-        axes[1].annotate(f"{v:,.2f}", (i, v), ha="center", va="bottom", fontsize=8)
-    axes[1].set_title("Revenue from premiums", fontsize=10)
-    axes[1].set_ylabel("million (currency of the premiums)")
+    for ax, row, scale, digits, title, unit in (
+            (axes[0], "gx_tonnage", 1e3, 1, "GX volume (GX tonnage)", "kt"),
+            (axes[1], "revenue", 1e6, 2, "Revenue from premiums", "million (currency of the premiums)")):
+        suffix = "_t" if row == "gx_tonnage" else ""
+        mb = headline.loc[f"{row}_mass_balance{suffix}"].to_numpy(float) / scale
+        al = headline.loc[f"{row}_allocation{suffix}"].to_numpy(float) / scale
+        ax.bar(x, mb, color="#1f618d", label="GX Mass Balance")
+        ax.bar(x, al, bottom=mb, color="#1e8449", label="GX Allocation")
+        for i, v in enumerate(mb + al):
+            ax.annotate(f"{v:,.{digits}f}", (i, v), ha="center", va="bottom", fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(unit)
     for ax in axes:
         ax.set_xticks(x, [c if len(c) <= 24 else "..." + c[-21:] for c in cols], rotation=20 if len(cols) > 3 else 0,
                       ha="right" if len(cols) > 3 else "center", fontsize=8)

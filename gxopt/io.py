@@ -244,9 +244,3 @@ def _to_csv(frame: pd.DataFrame, file: Path) -> None:
                                type=pa.string(), from_pandas=True)
     pacsv.write_csv(pa.table(cols) if cols else pa.table({}), file,
                     write_options=pacsv.WriteOptions(quoting_style="needed"))
-
-
-def read_result_tables(out_dir: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
-    """Read back the CSV tables of a result folder (for verification and comparison)."""
-    out = Path(out_dir)
-    return {f.stem: pd.read_csv(f) for f in sorted(out.glob("*.csv"))}

@@ -33,6 +33,25 @@ class Results:
                 "products": self.products, "projects": self.projects, "connections": self.connections}
 
 
+def order_cfps(products: pd.DataFrame, pcode: np.ndarray, alloc: np.ndarray, reps: np.ndarray,
+               tonnage: np.ndarray) -> dict[str, np.ndarray]:
+    """alpha, gx_tonnage_t and the three CFPs of orders that received ``reps`` (8.1.1, 8.1.2, 8.3.3).
+
+    ``products`` is the product table of the eligibility step indexed by product_id; ``pcode`` the row of
+    each order's product. Residual and Allocated CFP are NaN for mass-balance orders.
+    """
+    def prod(col: str) -> np.ndarray:
+        return products[col].to_numpy(float)[pcode]
+
+    full_per_t = np.where(alloc, prod("subject_cfp"), prod("mb_cap_cfp"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(full_per_t > 0, reps / (tonnage * full_per_t), 0.0)
+    return {"alpha": alpha, "general_cfp": prod("general_cfp"),
+            "residual_cfp": np.where(alloc, prod("residual_cfp"), np.nan),
+            "allocated_cfp": np.where(alloc, prod("subject_cfp") * (1 - alpha) + prod("non_allocable"), np.nan),
+            "gx_tonnage_t": alpha * tonnage}
+
+
 def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     """Turn the LP's class flows into per-order results; derives alpha and the three CFPs (8.1.1, 8.3.3)."""
     pools = elig.pools.set_index("pool_id")
@@ -60,23 +79,12 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     o = elig.orders.copy()
     n = len(o)
     o["reps_t"] = np.bincount(op, weights=lines["reps_t"].to_numpy(), minlength=n)
-    alloc = (o["method"] == "allocation").to_numpy(bool)
     pc = products.index.get_indexer(o["product_id"])
-
-    def prod(col: str) -> np.ndarray:
-        return products[col].to_numpy(float)[pc]
-
-    full_per_t = np.where(alloc, prod("subject_cfp"), prod("mb_cap_cfp"))
     reps = o["reps_t"].to_numpy()
     tonnage = o["tonnage_t"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(full_per_t > 0, reps / (tonnage * full_per_t), 0.0)
-    o["alpha"] = alpha
-    o["general_cfp"] = prod("general_cfp")
-    o["residual_cfp"] = np.where(alloc, prod("residual_cfp"), np.nan)
-    o["allocated_cfp"] = np.where(alloc, prod("subject_cfp") * (1 - alpha) + prod("non_allocable"), np.nan)
+    for col, values in order_cfps(products, pc, (o["method"] == "allocation").to_numpy(bool), reps, tonnage).items():
+        o[col] = values
     o["reps_per_t"] = reps / tonnage
-    o["gx_tonnage_t"] = alpha * tonnage
     o["value"] = reps * o["premium"].to_numpy(float)
     not_cert = np.bincount(op, weights=~allocations["certifiable"].to_numpy(bool), minlength=n) > 0
     o["certifiable"] = ~not_cert & (reps > 0)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -29,6 +30,7 @@ from gxopt.ledger.db import LedgerError, connect, now, writer
 from gxopt.ledger.tables import G_PER_T, batches, certificates, pool_balance, pools
 from gxopt.pipeline import load, run
 from gxopt.reps import compute_pools
+from gxopt.results import order_cfps
 from gxopt.scenario import Scenario
 from gxopt.settings import organization_code
 
@@ -117,17 +119,13 @@ def _issue_held(conn: sa.Connection, open_orders: pd.DataFrame, held: dict[str, 
     evidence = result.eligibility.connections.set_index(["project_id", "product_id"])["evidence"]
     for order_id, hl in sorted(held.items()):
         row = open_orders[open_orders["order_id"] == order_id]
-        _, cap_per_t, cap = order_caps(row, prod)
+        *_, cap = order_caps(row, prod)
         lines = holds.fit_to_cap(hl, float(cap[0]))
         o = row.iloc[0].to_dict()
-        p = prod.loc[o["product_id"]]
         reps_t = lines["reps_g"].sum() / G_PER_T
-        alloc = o["method"] == "allocation"
-        full = p["subject_cfp"] if alloc else p["mb_cap_cfp"]
-        alpha = reps_t / (o["tonnage_t"] * full) if full > 0 else 0.0
-        o |= {"general_cfp": p["general_cfp"], "residual_cfp": p["residual_cfp"] if alloc else None,
-              "allocated_cfp": p["subject_cfp"] * (1 - alpha) + p["non_allocable"] if alloc else None,
-              "alpha": alpha, "gx_tonnage_t": alpha * o["tonnage_t"]}
+        cfps = order_cfps(prod, prod.index.get_indexer([o["product_id"]]), np.array([o["method"] == "allocation"]),
+                          np.array([reps_t]), np.array([float(o["tonnage_t"])]))
+        o |= {k: (None if np.isnan(v[0]) else float(v[0])) for k, v in cfps.items()}
         lines = lines.assign(
             project_id=lines["pool_id"].map(pools_["project_id"]), period_end=lines["pool_id"].map(pools_["period_end"]),
             gas=lines["pool_id"].map(pools_["gas"]))

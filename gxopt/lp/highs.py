@@ -15,21 +15,10 @@ import numpy as np
 
 from gxopt.eligibility import Eligibility
 from gxopt.errors import SolverError
-from gxopt.lp.names import STAGES
+from gxopt.lp.names import STAGES, stage_costs
 from gxopt.lp.result import SolveResult
 
 INF = highspy.kHighsInf
-
-
-def _stage_costs(elig: Eligibility) -> dict[str, np.ndarray]:
-    arcs = elig.arcs
-    return {
-        "value": arcs["premium"].to_numpy(float),
-        "volume": np.ones(len(arcs)),
-        "expiry": arcs["expiry_days"].to_numpy(float),
-        "site": arcs["same_site"].to_numpy(float),
-        "order": arcs["weight"].to_numpy(float) / max(len(elig.classes), 1),
-    }
 
 
 def csc_model(col_rows: list[np.ndarray], row_lower: np.ndarray, row_upper: np.ndarray) -> highspy.Highs:
@@ -137,7 +126,7 @@ def solve_arrays(elig: Eligibility, dual_tol: float = 1e-7, time_limit: float = 
         return SolveResult(np.zeros(0), {name: 0.0 for name, _, _ in STAGES}, {}, "optimal (no eligible arc)", "none")
     h, info = build(elig)
     h.setOptionValue("time_limit", float(time_limit))
-    costs = _stage_costs(elig)
+    costs = stage_costs(elig)
     x, values, seconds, row_dual = lexicographic(h, [(n, sense, costs[n]) for n, sense, _ in STAGES], dual_tol)
     n_pool = int(info["n_pool"])
     duals = dict(zip(info["pool_ids"], np.abs(row_dual[:n_pool])))

@@ -23,7 +23,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from gxopt.eligibility import Eligibility
-from gxopt.lp.names import STAGES
+from gxopt.lp.names import STAGES, stage_costs
 
 
 def _groups(keys: np.ndarray) -> dict[object, list[int]]:
@@ -43,9 +43,8 @@ def define_sets(m: pyo.ConcreteModel, elig: Eligibility) -> None:
     m.arcs_of_pool = _groups(arcs["pool_id"].to_numpy())
     m.arcs_of_order = _groups(arcs["class_id"].to_numpy())
     alloc = arcs["method"].to_numpy() == "allocation"
-    m.alloc_arcs_of_pool = _groups(arcs["pool_id"].to_numpy()[alloc])
     idx = np.flatnonzero(alloc)
-    m.alloc_arcs_of_pool = {p: idx[a].tolist() for p, a in m.alloc_arcs_of_pool.items()}
+    m.alloc_arcs_of_pool = {p: idx[a].tolist() for p, a in _groups(arcs["pool_id"].to_numpy()[alloc]).items()}
     m.POOLS = pyo.Set(initialize=sorted(m.arcs_of_pool), ordered=True)
     m.ORDERS = pyo.Set(initialize=sorted(m.arcs_of_order), ordered=True)
 
@@ -98,15 +97,7 @@ def define_allocation_conservation(m: pyo.ConcreteModel, elig: Eligibility) -> N
 
 def define_objectives(m: pyo.ConcreteModel, elig: Eligibility) -> None:
     """One deactivated objective per lexicographic stage (see :data:`gxopt.lp.names.STAGES`)."""
-    arcs = elig.arcs
-    coef = {
-        "value": arcs["premium"].to_numpy(float),
-        "volume": np.ones(len(arcs)),
-        "expiry": arcs["expiry_days"].to_numpy(float),
-        "site": arcs["same_site"].to_numpy(float),
-        "order": arcs["weight"].to_numpy(float) / max(len(elig.classes), 1),
-    }
-    m.stage_coef = coef
+    coef = stage_costs(elig)
     for name, sense, _ in STAGES:
         c = coef[name]
         expr = sum(float(c[a]) * m.reps[a] for a in m.ARCS if c[a] != 0.0)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gxopt.eligibility import Eligibility
 
 
 @dataclass(frozen=True)
@@ -39,3 +45,15 @@ STAGES = (
     ("site", "max", "REPs from the product's own site (SteelZero site-level link)"),
     ("order", "min", "REPs x class rank (by its earliest delivery, then order id): deterministic ties"),
 )
+
+
+def stage_costs(elig: Eligibility) -> dict[str, np.ndarray]:
+    """Coefficient of every arc in every stage of :data:`STAGES` (both LP paths use these)."""
+    arcs = elig.arcs
+    return {
+        "value": arcs["premium"].to_numpy(float),
+        "volume": np.ones(len(arcs)),
+        "expiry": arcs["expiry_days"].to_numpy(float),
+        "site": arcs["same_site"].to_numpy(float),
+        "order": arcs["weight"].to_numpy(float) / max(len(elig.classes), 1),
+    }
