@@ -2,6 +2,11 @@
 
 ``generate(folder, orders=10_000, products=40, projects=10, seed=0)`` writes ``folder/model`` and
 ``folder/scenario`` in the gxopt file contract and returns the scenario folder.
+
+Each site is one line BF > BOF > CC > HSM > CRM > CGL of ``material`` edges (plus slabs shipped from
+every site's caster to the next site's hot strip mill) and a power plant feeding BOF, HSM and CRM
+through ``utility`` edges. There are no feeder units (coke ovens, sinter plants), so no ``input``
+edges, and no ``byproduct`` edges.
 """
 
 from __future__ import annotations
@@ -51,8 +56,7 @@ def generate(folder: str | Path, orders: int = 10_000, products: int = 40, proje
         rows.append({"product_id": f"P{k:04d}", "site": s, "route": ">".join(chain),
                      "production_t": float(rng.integers(100, 3000) * 1000), "general_cfp": round(s1 + s2 + s3, 3),
                      "scope1": s1, "scope2": s2, "scope3_upstream": s3, "scope3_allocable": round(s3 * 0.2, 3),
-                     "scrap_share": 0.1, "cfp_basis": "post_project" if k % 2 else "pre_project",
-                     "cfp_period_start": "2025-04-01", "cfp_period_end": "2026-03-31"})
+                     "scrap_share": 0.1, "cfp_period_start": "2025-04-01", "cfp_period_end": "2026-03-31"})
     prod = pd.DataFrame(rows)
     prod.to_csv(model / "products.csv", index=False)
 
@@ -77,7 +81,7 @@ def generate(folder: str | Path, orders: int = 10_000, products: int = 40, proje
     n = orders
     method = np.where(rng.random(n) < 0.25, "allocation", "mass_balance")
     pid = rng.integers(0, products, n)
-    post = (pid % 2) == 1
+    post = (pid % 2) == 1  # GX Allocation orders only on odd products (the former cfp_basis post_project)
     method = np.where(post, method, "mass_balance")
     day = pd.Timestamp("2026-04-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
     o = pd.DataFrame({

@@ -107,6 +107,16 @@ def check_projects(s: Scenario) -> list[Issue]:
                             "calculation period longer than one year (must end before "
                             f"{(r.period_start + pd.DateOffset(years=1)).date()})", "6.2.2.2",
                             str(r.period_end.date())))
+    has_u = per["uncertainty"].notna()
+    has_b, has_e = per["baseline_uncertainty"].notna(), per["project_uncertainty"].notna()
+    for r in _rows(per, ~has_u & ~(has_b & has_e)).itertuples():
+        col = "uncertainty" if not (has_b[r.Index] or has_e[r.Index]) else (
+            "project_uncertainty" if has_b[r.Index] else "baseline_uncertainty")
+        issues.append(Issue(f_per, r.src_line, col, "give uncertainty (of the reduction), or both baseline_uncertainty "
+                            "and project_uncertainty (of each side's emissions); empty is not zero", "6.5"))
+    for r in _rows(per, has_u & (has_b | has_e)).itertuples():
+        issues.append(Issue(f_per, r.src_line, "uncertainty", "give either uncertainty or the two side uncertainties, "
+                            "not both: the REPs would be discounted twice", "6.5", f"{r.uncertainty:g}"))
     ok = per.dropna(subset=["project_id", "period_start", "period_end"])
     ok = ok[ok["period_end"] >= ok["period_start"]]
     for _, rows in ok.sort_values(["project_id", "period_start"]).groupby("project_id"):
@@ -139,6 +149,14 @@ def _check_groups(s: Scenario, per: pd.DataFrame) -> list[Issue]:
                     f"projects {members} run at node {str(g).split('#')[0]} in overlapping periods; they are "
                     f"calculated once at node level, so every row of the group must give the node's same "
                     f"{col} (line {head['src_line']} gives {head[col]})", "6.6", str(getattr(r, col))))
+        gases = rows["project_id"].map(s.projects.drop_duplicates("project_id").set_index("project_id")["gas"])
+        if gases.nunique() > 1:
+            for r in rows[gases != gases.iloc[0]].itertuples():
+                issues.append(Issue(
+                    f_per, r.src_line, "project_id",
+                    f"projects {members} are one 6.6 node-level group, calculated once from the node's data, so "
+                    f"their REPs must be of one gas type (line {head['src_line']}: {gases.iloc[0]}, this project: "
+                    f"{gases[r.Index]}; projects.csv gas)", "6.6, 6.5", r.project_id))
         shares = rows["attribution_share"]
         if shares.notna().any() and shares.isna().any():
             for r in rows[shares.isna()].itertuples():
@@ -153,6 +171,51 @@ def _check_groups(s: Scenario, per: pd.DataFrame) -> list[Issue]:
         issues.append(Issue(f_per, r.src_line, "attribution_share",
                             "only for projects sharing a node in overlapping periods (6.6 group)", "6.6",
                             f"{r.attribution_share:g}"))
+    return issues
+
+
+def check_cfp_basis(s: Scenario) -> list[Issue]:
+    """A ``cfp_basis`` still given in products.csv must agree with the dates (7.3.3, 8.2.2).
+
+    A project's effect is in a CFP when the project started (its first calculation period began) no
+    later than the CFP data period ended: then the CFP is post-project for it. ``pre_project`` contradicts
+    any such physically connected, eligible project; ``post_project`` contradicts a product whose connected
+    eligible projects all started after its CFP data period ended. Without connected projects either is fine.
+    """
+    from gxopt.graph import connections
+    from gxopt.reps import project_status
+
+    products = s.model.products
+    given = products[products["cfp_basis"].notna()]
+    if given.empty:
+        return []
+    pg = build_graph(s.model.nodes, s.model.edges)
+    status = project_status(s)
+    eligible = s.projects[status["eligible"].to_numpy(bool)]
+    conn = connections(pg, eligible, given)
+    first = s.periods.groupby("project_id")["period_start"].min()
+    conn = conn.assign(first=conn["project_id"].map(first)).dropna(subset=["first"])
+    issues: list[Issue] = []
+    f_prod = s.model.label("products.csv")
+    for r in given.itertuples():
+        mine = conn[conn["product_id"] == r.product_id]
+        if mine.empty:
+            continue
+        inside = mine[mine["first"] <= r.cfp_period_end]
+        period = f"{r.cfp_period_start.date()}..{r.cfp_period_end.date()}"
+        if r.cfp_basis == "pre_project" and len(inside):
+            j = inside.iloc[0]
+            issues.append(Issue(f_prod, r.src_line, "cfp_basis",
+                                f"pre_project contradicts the dates: project {j['project_id']} (physically connected) "
+                                f"started {j['first'].date()}, before the CFP data period {period} ended, so its "
+                                "effect is in this CFP; drop the column (it is derived) or correct it", "7.3.3, 8.2.2",
+                                r.cfp_basis))
+        elif r.cfp_basis == "post_project" and inside.empty:
+            j = mine.sort_values("first").iloc[0]
+            issues.append(Issue(f_prod, r.src_line, "cfp_basis",
+                                f"post_project contradicts the dates: the CFP data period {period} ended before every "
+                                f"connected project started (earliest {j['project_id']}, {j['first'].date()}); drop "
+                                "the column (it is derived) or correct it", "7.3.3, 8.2.2", r.cfp_basis))
     return issues
 
 
@@ -209,6 +272,8 @@ def check_scenario(s: Scenario, prior: list[Issue] | None = None) -> list[Issue]
     relied_on = ("projects.csv", "project_periods.csv", "account.csv", "nodes.csv")
     if not any(i.file.endswith(relied_on) for i in prior + issues):
         issues += _isolated(lambda: check_account(s), prior)
+    if not any(i.file.endswith(relied_on + ("edges.csv", "products.csv")) for i in prior + issues):
+        issues += _isolated(lambda: check_cfp_basis(s), prior)
     return issues
 
 

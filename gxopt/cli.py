@@ -128,8 +128,15 @@ def _print_summary(summary: dict, orders, pools, out_dir: Path) -> None:  # type
     status = ", ".join(f"{k} {v}" for k, v in t["orders_by_status"].items())
     out.print(f"orders: {status}; REPs used {t['used_run_t']:,.1f} of {t['usable_available_t']:,.1f} usable t-CO2e; "
               f"value {t['value']:,.0f}")
-    out.print(f"organization emissions: actual {t['emissions_general_t']:,.0f} t-CO2e, after allocation "
-              f"{t['emissions_after_allocation_t']:,.0f} (never lower, 8.1)")
+    c = summary["claims"]
+    out.print(f"organization emissions (General CFPs x production) {c['emissions_general_t']:,.0f} t-CO2e; "
+              f"REPs reflected in them {c['reps_in_cfps_t']:,.0f}, verified REPs not in any CFP "
+              f"{c['reps_not_in_cfps_t']:,.0f}: actual {c['actual_emissions_t']:,.0f}")
+    ok = c["claims_margin_t"] >= -1e-6 * max(1.0, abs(c["actual_emissions_t"]))
+    out.print(f"buyers may claim {c['claims_t']:,.0f} t-CO2e in total, both methods (GX orders at their claimed CFP, "
+              f"the rest at the basis, less {c['reps_claimed_before_t']:,.0f} claimed earlier): "
+              + (f"[green]never below actual[/] (+{max(c['claims_margin_t'], 0.0):,.0f}; 7.3.3, 8.1)" if ok
+                 else f"[red]{-c['claims_margin_t']:,.0f} below actual[/]"))
     out.print(f"verified: every constraint re-checked independently; results in [bold]{out_dir}[/]")
 
 
@@ -407,12 +414,24 @@ def attribute_transfer(
     db: DbOption,
     from_transfer: Annotated[str | None, typer.Option(help="Pass on from an earlier transfer (chains).")] = None,
 ) -> None:
-    """Record a customer's attribute certificate for a secondary customer (7.5)."""
-    from gxopt.ledger import certificates as certs
-    from gxopt.ledger.db import connect, writer
+    """Record a customer's attribute certificate for a secondary customer (7.5).
 
-    with writer(connect(db), f"transfer {certificate}") as conn:
-        tid = certs.transfer(conn, certificate, to, reps, from_transfer)
+    Only reduction certificates (GX Mass Balance) can pass attributes on; a CFP certificate (GX Allocation)
+    is refused with exit 2 (7.5, 8.5), and nothing is written.
+    """
+    from rich.markup import escape
+
+    from gxopt.ledger import certificates as certs
+    from gxopt.ledger.db import LedgerBusy, LedgerError, connect, writer
+
+    try:
+        with writer(connect(db), f"transfer {certificate}") as conn:
+            tid = certs.transfer(conn, certificate, to, reps, from_transfer)
+    except LedgerError as exc:
+        if isinstance(exc, LedgerBusy):
+            raise
+        err.print(f"[bold red]refused:[/] {escape(str(exc))}", soft_wrap=True)  # one plain line, never folded
+        raise typer.Exit(EXIT_INPUT) from None
     out.print(f"recorded attribute transfer {tid}: {reps:,.6f} t-CO2e to {to}")
 
 

@@ -22,10 +22,12 @@ class Eligibility:
 
     Attributes
     ----------
-    pools : pool table of :func:`gxopt.reps.compute_pools` plus ``alloc_limit_t`` (8.1, 8.3.1).
-    products : per product: ``rep_term`` (REPs / production, 8.3.2), ``residual_cfp``,
-        ``subject_cfp`` (the part GX Allocation may move), ``mb_cap_cfp`` (scope 1+2, 7.3.2),
-        ``non_allocable`` (upstream scope 3 that stays, 8.1.2), ``mb_correction`` (7.3.3).
+    pools : pool table of :func:`gxopt.reps.compute_pools` plus ``in_cfps_t`` (the part of the pool reflected
+        in the General CFPs of connected products) and ``alloc_limit_t`` (8.1, 8.3.1).
+    products : per product: ``rep_term`` (REPs reflected in the CFP per tonne: the 7.3.3 correction, 8.3.2),
+        ``residual_cfp`` = ``non_gx_cfp`` (the basis), ``subject_cfp`` (the part GX Allocation may move),
+        ``mb_cap_cfp`` (scope 1+2 + rep_term, 7.3.2), ``non_allocable`` (upstream scope 3 that stays, 8.1.2),
+        ``cfp_data_usable`` (5.2.2).
     orders : per order: ``cap_per_t``, ``cap_t`` (largest REPs the order may take), ``reason`` when the
         order cannot be served at all, ``rank`` (by delivery date, then id), ``class_id`` (-1 if unserved).
     classes : per class of interchangeable orders: ``method, premium, site, cap_t, weight, n_orders``.
@@ -42,46 +44,80 @@ class Eligibility:
     connections: pd.DataFrame
 
 
-def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Residual and capped CFP parts per product, and the allocation limit per pool.
+DATA_AGE_YEARS = 5  # 5.2.2: primary data within the last five years, older only with a stated justification
 
-    Residual CFP (8.1.1, 8.3.2) of a post-project product k::
 
-        residual_k = general_k + sum_{p: project j(p) connected to k, period(p) inside CFP period(k)}
-                                     reps_p / production_of_products_connected_to_j
+def pool_overlap(links: pd.DataFrame, cfp_start: pd.Series, cfp_end: pd.Series) -> np.ndarray:
+    """Share of each pool's calculation period inside the product's CFP data period, by days, ends inclusive.
 
-    A pre-project product's General CFP does not yet contain the project's effect, so its residual
-    equals its General CFP. The allocation limit of a pool is the part of its REPs that was added to
-    residual CFPs: GX Allocation may move no more than that, so total emissions never fall (8.1, 8.3.1).
+    ``links`` has ``period_start, period_end`` (the pool) and ``cfp_start, cfp_end`` are aligned with it.
+    """
+    lo = np.maximum(links["period_start"].to_numpy("datetime64[D]"), cfp_start.to_numpy("datetime64[D]"))
+    hi = np.minimum(links["period_end"].to_numpy("datetime64[D]"), cfp_end.to_numpy("datetime64[D]"))
+    inside = np.maximum((hi - lo).astype(np.int64) + 1, 0)
+    days = (links["period_end"].to_numpy("datetime64[D]") - links["period_start"].to_numpy("datetime64[D]")
+            ).astype(np.int64) + 1
+    return inside / days
+
+
+def pool_links(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> pd.DataFrame:
+    """One row per (eligible pool, physically connected product) with the part of the pool in the product's CFP.
+
+    Columns: ``pool_id, project_id, product_id, period_start, period_end, reps_t, overlap`` (share of the
+    pool's days inside the CFP data period), ``in_cfp_t`` (the pool's REPs realized inside it, pro rata by
+    days), ``production_j`` (production of every product connected to the project) and ``production_k``.
     """
     prod = s.model.products.set_index("product_id")
     usable = pools[pools["eligible"]]
-    links = conn.merge(usable[["pool_id", "project_id", "period_start", "period_end", "reps_t"]], on="project_id")
+    links = conn[["project_id", "product_id"]].merge(
+        usable[["pool_id", "project_id", "period_start", "period_end", "reps_t"]], on="project_id")
     denom = conn.assign(production_t=conn["product_id"].map(prod["production_t"])).groupby("project_id")[
         "production_t"].sum()
     links["production_j"] = links["project_id"].map(denom).astype("float64")
     links["production_k"] = links["product_id"].map(prod["production_t"]).astype("float64")
-    inside = (links["period_start"] >= links["product_id"].map(prod["cfp_period_start"])) & (
-        links["period_end"] <= links["product_id"].map(prod["cfp_period_end"]))
-    post = links["product_id"].map(prod["cfp_basis"]) == "post_project"
-    counted = links[inside & post]
-    term = (counted["reps_t"] / counted["production_j"]).groupby(counted["product_id"]).sum()
-    added = (counted["reps_t"] * counted["production_k"] / counted["production_j"]).groupby(counted["pool_id"]).sum()
+    links["overlap"] = pool_overlap(links, links["product_id"].map(prod["cfp_period_start"]),
+                                    links["product_id"].map(prod["cfp_period_end"]))
+    links["in_cfp_t"] = links["reps_t"] * links["overlap"]
+    return links
+
+
+def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """One basis per product for both methods, and the part of each pool reflected in CFPs.
+
+    The REP term (8.3.2, 7.3.3) of product k sums, over the pools p of the eligible projects j physically
+    connected to k, the REPs of p realized inside k's CFP data period (pro rata by days) divided by the
+    production of every product connected to j::
+
+        R_k = sum_p reps_p * overlap(p, CFP period of k) / production_j
+        basis_k = general_k + R_k  (= Residual CFP, 8.1.1; what non-GX steel carries, 7.3.3)
+
+    A General CFP measured while a project ran already contains its effect; R_k puts it back, so every
+    tonne is claimed on the same pre-project basis whichever method serves it. A CFP whose data period
+    ends before a project's first period gets nothing from it. The part of each pool added to the bases,
+    ``added_p = sum_k R_k-part * production_k``, is what GX Allocation may move (8.1, 8.3.1).
+    Returns (products, added per pool, the pool links of :func:`pool_links`).
+    """
+    prod = s.model.products.set_index("product_id")
+    links = pool_links(s, pools, conn)
+    links["share_t_per_t"] = links["in_cfp_t"] / links["production_j"]
+    term = links.groupby("product_id")["share_t_per_t"].sum()
+    added = (links["share_t_per_t"] * links["production_k"]).groupby(links["pool_id"]).sum()
 
     out = pd.DataFrame(index=prod.index)
     out["site"] = prod["site"]
     out["production_t"] = prod["production_t"]
-    out["cfp_basis"] = prod["cfp_basis"]
     out["general_cfp"] = prod["general_cfp"]
     out["rep_term"] = term.reindex(prod.index).astype("float64").fillna(0.0)  # no connected REPs: no term
     out["residual_cfp"] = out["general_cfp"] + out["rep_term"]
-    out["mb_cap_cfp"] = prod["scope1"] + prod["scope2"]
+    out["non_gx_cfp"] = out["residual_cfp"]
+    out["mb_cap_cfp"] = prod["scope1"] + prod["scope2"] + out["rep_term"]
     out["non_allocable"] = prod["scope3_upstream"] - prod["scope3_allocable"]
     out["subject_cfp"] = prod["scope1"] + prod["scope2"] + prod["scope3_allocable"] + out["rep_term"]
-    # 7.3.3: a post-project CFP already contains the projects' effect; a non-GX product of that CFP
-    # carries the correction (REPs per t) when customers apply it, so nothing is counted twice.
-    out["mb_correction"] = np.where(out["cfp_basis"] == "post_project", out["rep_term"], 0.0)
-    return out.reset_index(), added
+    as_of = pd.Timestamp(s.settings.as_of)
+    old = prod["cfp_period_end"] + pd.DateOffset(years=DATA_AGE_YEARS) < as_of
+    justified = prod["data_age_justification"].notna()
+    out["cfp_data_usable"] = (~old | justified).to_numpy(bool)
+    return out.reset_index(), added, links
 
 
 def order_caps(o: pd.DataFrame, prod: pd.DataFrame, pcode: np.ndarray | None = None,
@@ -107,11 +143,13 @@ def usable_pools(pools: pd.DataFrame) -> pd.DataFrame:
 
 
 def key_candidates(keys: pd.DataFrame, conn: pd.DataFrame, ok_pools: pd.DataFrame, expiries: np.ndarray,
-                   as_of: pd.Timestamp, raw_prod: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, np.ndarray]]]:
+                   as_of: pd.Timestamp, raw_prod: pd.DataFrame, first_start: pd.Series,
+                   ) -> tuple[pd.DataFrame, list[tuple[str, np.ndarray]]]:
     """Eligible (key, pool) pairs of ``keys`` (key_id, product_id, method, gas, window), rule by rule.
 
-    Returns the pairs and, per rule, the keys that still had a pool after it, so a key without any can
-    say which rule removed the last one.
+    ``first_start`` maps each project to the start of its first calculation period. Returns the pairs
+    and, per rule, the keys that still had a pool after it, so a key without any can say which rule
+    removed the last one.
     """
     cand = (keys.merge(conn[["project_id", "product_id"]], on="product_id")
             .merge(ok_pools[["pool_id", "project_id", "site", "gas", "period_start", "period_end", "mb_expires"]],
@@ -120,11 +158,17 @@ def key_candidates(keys: pd.DataFrame, conn: pd.DataFrame, ok_pools: pd.DataFram
                "(6.7, 7.2.3)", cand["key_id"].unique())]
     cand = cand[(cand["gas_order"] == "") | (cand["gas_order"] == cand["gas"])]
     stages.append(("no connected pool has the gas type the order asks for (7.3.1)", cand["key_id"].unique()))
-    is_mb = cand["method"] == "mass_balance"
+    is_mb = (cand["method"] == "mass_balance").to_numpy()
+    cfp_end = cand["product_id"].map(raw_prod["cfp_period_end"])
+    pre = (cfp_end < cand["project_id"].map(first_start)).to_numpy()
+    cand, is_mb = cand[is_mb | ~pre], is_mb[is_mb | ~pre]
+    stages.append(("the product's CFP was calculated from data before every connected project started: GX "
+                   "Allocation needs a CFP from data after the project commenced (ch. 4, 8.2.2)",
+                   cand["key_id"].unique()))
     exp_idx = np.searchsorted(expiries, cand["mb_expires"].to_numpy(), side="left")
-    mb_ok = (exp_idx >= cand["window"].to_numpy()) & (as_of <= cand["mb_expires"])
-    al_ok = (cand["period_start"] >= cand["product_id"].map(raw_prod["cfp_period_start"])) & (
-        cand["period_end"] <= cand["product_id"].map(raw_prod["cfp_period_end"]))
+    mb_ok = (exp_idx >= cand["window"].to_numpy()) & (as_of <= cand["mb_expires"]).to_numpy()
+    al_ok = pool_overlap(cand, cand["product_id"].map(raw_prod["cfp_period_start"]),
+                         cand["product_id"].map(raw_prod["cfp_period_end"])) > 0
     cand = cand[(is_mb & mb_ok) | (~is_mb & al_ok)]
     stages.append(("every connected pool has expired (7.2.2) or lies outside the product's CFP data period "
                    "(8.2.2)", cand["key_id"].unique()))
@@ -143,9 +187,10 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     (see :mod:`gxopt.split`). With ``aggregate=False`` every order is its own class (the reference LP).
     """
     conn = connections(pg, s.projects, s.model.products)
-    products, added = product_cfps(s, pools, conn)
+    products, added, _links = product_cfps(s, pools, conn)
     pools = pools.copy()
     added_t = pools["pool_id"].map(added).astype("float64").fillna(0.0)  # pools added to no residual CFP
+    pools["in_cfps_t"] = added_t
     pools["alloc_limit_t"] = np.maximum(added_t - pools["used_t"], 0.0)
 
     prod = products.set_index("product_id")
@@ -162,10 +207,9 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     orders = o.assign(alpha_max=np.where(alloc, alpha, np.nan), cap_per_t=cap_per_t, cap_t=cap)
 
     reason = np.full(len(o), "", dtype=object)
-    post = (prod["cfp_basis"].to_numpy() == "post_project")[pcode]
-    reason[alloc & ~post] = (
-        "GX Allocation needs a CFP calculated from data after the project started (ch. 4, 8.2.2); "
-        "this product's CFP is pre_project")
+    reason[~prod["cfp_data_usable"].to_numpy(bool)[pcode]] = (
+        f"the product's CFP data ended more than {DATA_AGE_YEARS} years before the run date: state why it is "
+        "still valid (products.csv data_age_justification) before it carries GX steel (5.2.2)")
     delivery = o["delivery_date"].to_numpy()
     outside = alloc & ((delivery < op_start.to_datetime64()) | (delivery > op_end.to_datetime64()))
     reason[(reason == "") & outside] = "delivery outside the operational period of the allocated CFP (8.2.3)"
@@ -185,7 +229,8 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
                          "method": np.where(k_alloc == 1, "allocation", "mass_balance"),
                          "gas": np.array(["", "CO2", "GHG"], dtype=object)[k_gas], "window": k_win})
 
-    cand, stages = key_candidates(keys, conn, ok_pools, expiries, as_of, raw_prod)
+    first_start = s.periods.groupby("project_id")["period_start"].min()
+    cand, stages = key_candidates(keys, conn, ok_pools, expiries, as_of, raw_prod, first_start)
     for text, ok_keys in stages:
         lacking = ~np.isin(np.arange(len(uniq)), ok_keys)[key_id]
         reason[(reason == "") & lacking] = text

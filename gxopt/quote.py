@@ -103,10 +103,9 @@ class Quoter:
             r = float(p["mb_cap_cfp"]) if req.reps_per_t is None else float(req.reps_per_t)
             if not 0 < r <= p["mb_cap_cfp"] + 1e-12:
                 raise bad("reps-per-t", f"must be in (0, {p['mb_cap_cfp']:g}]: at most the product's scope 1+2 "
-                          "intensity, never its upstream scope 3 part", "7.3.2", r)
+                          "intensity on the pre-project basis (scope 1 + scope 2 + the REPs its CFP already "
+                          "contains), never its upstream scope 3 part", "7.3.2", r)
             return r, None, None
-        if p["cfp_basis"] != "post_project":
-            raise bad("product", "GX Allocation needs a post-project CFP", "ch. 4, 8.2.2", req.product_id)
         subject, non_alloc = float(p["subject_cfp"]), float(p["non_allocable"])
         if req.target_cfp is not None:
             alpha = 1 - (req.target_cfp - non_alloc) / subject
@@ -131,8 +130,11 @@ class Quoter:
         window = 0 if req.method == "allocation" else int(np.searchsorted(self.expiries, delivery, side="left"))
         keys = pd.DataFrame({"key_id": [0], "product_id": [req.product_id], "method": [req.method],
                              "gas": [req.gas or ""], "window": [window]})
+        if not bool(self.products.at[req.product_id, "cfp_data_usable"]):
+            return [], "the product's CFP data ended more than five years before the run date, with no stated justification (5.2.2)"
         cand, stages = key_candidates(keys, self.elig.connections, self.ok_pools, self.expiries,
-                                      pd.Timestamp(s.as_of), self.raw_products)
+                                      pd.Timestamp(s.as_of), self.raw_products,
+                                      self.base.scenario.periods.groupby("project_id")["period_start"].min())
         for text, ok in stages:
             if 0 not in ok:
                 return [], text

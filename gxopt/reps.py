@@ -1,9 +1,23 @@
-"""REPs per pool (project x calculation period): ch. 6 rules, 6.6 node-level groups, project eligibility.
+"""REPs per pool (project x calculation period): ch. 6 rules, 6.6 node-level groups, netting, project eligibility.
 
-The pool table is pure pandas in, pandas out. Formula (6.1, 6.5)::
+The pool table is pure pandas in, pandas out. Formula per calculation period (6.1, 6.5), signed::
 
-    gross  = baseline_intensity * output_t - project_emissions_t      (an intensity baseline)
-    reps   = max(gross, 0) * (1 - uncertainty)                         (conservative under uncertainty)
+    gross          = baseline_intensity * output_t - project_emissions_t     (an intensity baseline)
+    period REPs    = gross * (1 - u)   if gross >= 0                          (a reduction, lowered)
+                   = gross * (1 + u)   if gross <  0                          (an increase, raised)
+    with side uncertainties u_b, u_e (both given instead of u):
+    period REPs    = baseline_intensity * output_t * (1 - u_b) - project_emissions_t * (1 + u_e)
+
+``uncertainty`` is the relative uncertainty of the period's reduction; ``baseline_uncertainty`` and
+``project_uncertainty`` are the relative uncertainties of each side's emissions. Either way the REPs are
+never overestimated (6.5: "a conservative approach shall be taken").
+
+Increases are included (ch. 6: "both GHG emission reductions and increases ... shall be included"): a
+period with a net increase is a negative amount, netted against the same project's other periods, first
+against its latest earlier periods (most recent first), then against its later periods in time order.
+The project's pools therefore hold its net reduction over all its periods (never below zero), whatever
+lengths the periods were cut to (6.2.2.2); as each period is added, the pools so far hold the cumulative
+net reduction so far; a project whose periods net to an increase yields nothing and says so.
 
 6.6 rule: projects at the same node whose calculation periods overlap form a group that is
 calculated once from the node's own data (identical rows enforced by :mod:`gxopt.checks`), with the
@@ -113,17 +127,24 @@ def compute_pools(scenario: Scenario) -> pd.DataFrame:
     node_of = projects["node"]
     group = overlap_groups(per, node_of)
 
-    gross = per["baseline_intensity"] * per["output_t"] - per["project_emissions_t"]
-    unc = per["uncertainty"].copy()
+    base = per["baseline_intensity"] * per["output_t"]
+    gross = base - per["project_emissions_t"]
+    unc = per["uncertainty"].fillna(0.0)
+    u_b = per["baseline_uncertainty"].copy()
+    u_e = per["project_uncertainty"].copy()
     share = pd.Series(1.0, index=per.index)
     in_group = group != ""
     if in_group.any():
         g = group[in_group]
-        unc[in_group] = per.loc[in_group, "uncertainty"].groupby(g).transform("max")
+        for u in (unc, u_b, u_e):
+            u[in_group] = u[in_group].groupby(g).transform("max")
         given = per.loc[in_group, "attribution_share"]
         equal = 1.0 / g.map(g.value_counts())
         share[in_group] = given.where(given.notna(), equal)
-    reps = np.maximum(gross, 0.0) * (1.0 - unc) * share
+    sides = u_b.notna() & u_e.notna()
+    period_reps = np.where(sides, base * (1.0 - u_b.fillna(0.0)) - per["project_emissions_t"] * (1.0 + u_e.fillna(0.0)),
+                           np.where(gross >= 0, gross * (1.0 - unc), gross * (1.0 + unc))) * share
+    reps, netted, note = net_increases(per["project_id"], per["period_end"], pd.Series(period_reps, index=per.index))
 
     pools = pd.DataFrame({
         "pool_id": pool_id(per["project_id"], per["period_end"]),
@@ -136,7 +157,10 @@ def compute_pools(scenario: Scenario) -> pd.DataFrame:
         "group": group,
         "share": share,
         "gross_t": gross,
+        "period_reps_t": period_reps,
+        "netted_t": netted,
         "reps_t": reps,
+        "netting": note,
     })
     used = _account_use(s, pools)
     pools["used_t"] = used
@@ -147,10 +171,66 @@ def compute_pools(scenario: Scenario) -> pd.DataFrame:
     pools["eligible"] = pools["project_id"].map(status["eligible"]).astype(bool)
     pools["certifiable"] = pools["project_id"].map(status["certifiable"]).astype(bool)
     reason = pools["project_id"].map(status["reason"]).astype(object)
-    reason = reason.where(reason != "", np.where(gross <= 0, "net emission increase in the period: no REPs (6)", ""))
+    total = pools.groupby("project_id")["period_reps_t"].transform("sum")
+    reason = reason.where(reason != "", np.where(
+        total <= 0, "the project's periods net to an emission increase: no REPs (6: increases included)", ""))
+    reason = reason.where(reason != "", np.where(
+        period_reps < 0, "net emission increase in the period: netted against the project's other periods (6)", ""))
+    reason = reason.where(reason != "", np.where(
+        (pools["reps_t"] <= 0) & (period_reps > 0), "netted to zero against the project's increases (6)", ""))
     reason = reason.where(reason != "", np.where(~pools["ended"], "calculation period not ended by as_of", ""))
     pools["reason"] = reason
     return pools.sort_values(["project_id", "period_end"], ignore_index=True)
+
+
+def net_increases(project: pd.Series, period_end: pd.Series, amount: pd.Series,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Net every negative period amount against the same project's other periods (ch. 6, increases included).
+
+    Order: a deficit is taken first from the project's latest earlier periods (most recent first), then,
+    what is left, from its later periods in time order. Returns (REPs after netting >= 0, change by
+    netting, a note per period naming where its deficit went or which increases it absorbed). The REPs
+    after netting add up to ``max(0, sum of the amounts)`` per project, and no period holds more than its
+    own positive amount.
+    """
+    out = np.maximum(amount.to_numpy(float), 0.0)
+    notes = np.full(len(amount), "", dtype=object)
+    frame = pd.DataFrame({"project": project.to_numpy(), "end": period_end.to_numpy(), "v": amount.to_numpy(float)})
+    for _, rows in frame[frame.groupby("project")["v"].transform("min") < 0].groupby("project"):
+        order = rows.sort_values("end").index.to_numpy()
+        carried: list[tuple[float, int]] = []  # deficits waiting for a later period: (t-CO2e, from row)
+        for k, i in enumerate(order):
+            v = frame.at[i, "v"]
+            if v < 0:
+                need = -v
+                for j in order[:k][::-1]:  # latest earlier periods first
+                    take = min(out[j], need)
+                    if take > 0:
+                        out[j] -= take
+                        need -= take
+                        notes[j] += f"-{take:,.3f} for the increase ending {_day(frame.at[i, 'end'])}; "
+                        notes[i] += f"{take:,.3f} netted against the period ending {_day(frame.at[j, 'end'])}; "
+                    if need <= 0:
+                        break
+                if need > 0:
+                    carried.append((need, i))
+            else:
+                while carried and out[i] > 0:
+                    need, src = carried[0]
+                    take = min(out[i], need)
+                    out[i] -= take
+                    notes[i] += f"-{take:,.3f} for the increase ending {_day(frame.at[src, 'end'])}; "
+                    notes[src] += f"{take:,.3f} netted against the period ending {_day(frame.at[i, 'end'])}; "
+                    carried[0] = (need - take, src)
+                    if carried[0][0] <= 0:
+                        carried.pop(0)
+        for need, src in carried:
+            notes[src] += f"{need:,.3f} not offset by any reduction of the project; "
+    return out, out - np.maximum(amount.to_numpy(float), 0.0), np.array([n.rstrip("; ") for n in notes], dtype=object)
+
+
+def _day(ts: object) -> str:
+    return str(pd.Timestamp(ts).date())
 
 
 def _account_use(s: Scenario, pools: pd.DataFrame) -> pd.Series:

@@ -35,10 +35,17 @@ class Results:
 
 def order_cfps(products: pd.DataFrame, pcode: np.ndarray, alloc: np.ndarray, reps: np.ndarray,
                tonnage: np.ndarray) -> dict[str, np.ndarray]:
-    """alpha, gx_tonnage_t and the three CFPs of orders that received ``reps`` (8.1.1, 8.1.2, 8.3.3).
+    """alpha, gx_tonnage_t and the CFPs of orders that received ``reps`` (7.3, 8.1.1, 8.1.2, 8.3.3).
 
     ``products`` is the product table of the eligibility step indexed by product_id; ``pcode`` the row of
-    each order's product. Residual and Allocated CFP are NaN for mass-balance orders.
+    each order's product. Both methods share one basis (General CFP + the REPs reflected in it per tonne):
+
+    - mass balance: the certificate states the General CFP, the correction ``rep_term`` and the REPs per
+      tonne; the buyer may claim ``basis - reps_per_t`` (7.3.3, Figure 1);
+    - GX Allocation: Allocated CFP = subject part x (1 - alpha) + non-allocable upstream scope 3 (8.1.1),
+      which is the same ``basis - reps_per_t``; Residual CFP = basis (8.3.3).
+
+    Residual and Allocated CFP are NaN for mass-balance orders.
     """
     def prod(col: str) -> np.ndarray:
         return products[col].to_numpy(float)[pcode]
@@ -46,9 +53,12 @@ def order_cfps(products: pd.DataFrame, pcode: np.ndarray, alloc: np.ndarray, rep
     full_per_t = np.where(alloc, prod("subject_cfp"), prod("mb_cap_cfp"))
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = np.where(full_per_t > 0, reps / (tonnage * full_per_t), 0.0)
-    return {"alpha": alpha, "general_cfp": prod("general_cfp"),
-            "residual_cfp": np.where(alloc, prod("residual_cfp"), np.nan),
-            "allocated_cfp": np.where(alloc, prod("subject_cfp") * (1 - alpha) + prod("non_allocable"), np.nan),
+    basis = prod("residual_cfp")
+    allocated = prod("subject_cfp") * (1 - alpha) + prod("non_allocable")
+    return {"alpha": alpha, "general_cfp": prod("general_cfp"), "rep_term": prod("rep_term"), "basis_cfp": basis,
+            "residual_cfp": np.where(alloc, basis, np.nan),
+            "allocated_cfp": np.where(alloc, allocated, np.nan),
+            "claimed_cfp": np.where(alloc, allocated, basis - reps / tonnage),
             "gx_tonnage_t": alpha * tonnage}
 
 
@@ -97,8 +107,8 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     o["reason"] = reason
     orders = o[["order_id", "customer", "product_id", "method", "tonnage_t", "delivery_date", "premium", "gas",
                 "alpha_max", "requested_reps_t", "cap_per_t", "cap_t", "reps_t", "reps_per_t", "alpha",
-                "general_cfp", "residual_cfp", "allocated_cfp", "gx_tonnage_t", "value", "status", "certifiable",
-                "reason"]]
+                "general_cfp", "rep_term", "basis_cfp", "residual_cfp", "allocated_cfp", "claimed_cfp", "gx_tonnage_t",
+                "value", "status", "certifiable", "reason"]]
 
     p = elig.pools.copy()  # same row order as ``pools`` above, so pool_pos indexes it
     line_reps = lines["reps_t"].to_numpy()
@@ -111,14 +121,14 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     p["remaining_t"] = p["reps_t"] - p["used_t"]
     p["shadow_price"] = p["pool_id"].map(sol.pool_duals).fillna(0.0)
     pools_out = p[["pool_id", "project_id", "node", "site", "gas", "period_start", "period_end", "group", "share",
-                   "gross_t", "reps_t", "used_before_t", "used_run_t", "used_mass_balance_t", "used_allocation_t",
+                   "gross_t", "period_reps_t", "netted_t", "reps_t", "in_cfps_t", "used_before_t", "used_run_t", "used_mass_balance_t", "used_allocation_t",
                    "used_t", "remaining_t", "available_t", "alloc_limit_t", "expires", "ended", "eligible",
-                   "certifiable", "shadow_price", "reason"]]
+                   "certifiable", "shadow_price", "netting", "reason"]]
 
     raw = s.model.products.set_index("product_id")
     pr = elig.products.copy()
     for col in ("route", "scope1", "scope2", "scope3_upstream", "scope3_allocable", "scrap_share",
-                "cfp_period_start", "cfp_period_end"):
+                "cfp_period_start", "cfp_period_end", "data_age_justification"):
         pr[col] = pr["product_id"].map(raw[col])
     line_prod = pc[op]  # product row of each line
     pr["allocated_reps_t"] = np.bincount(line_prod, weights=line_reps * line_alloc, minlength=len(pr))
@@ -126,7 +136,10 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     pr["emissions_general_t"] = pr["production_t"] * pr["general_cfp"]
     pr["emissions_residual_t"] = pr["production_t"] * pr["residual_cfp"]
     pr["emissions_after_allocation_t"] = pr["emissions_residual_t"] - pr["allocated_reps_t"]
-
+    ton = o["tonnage_t"].to_numpy(float)
+    pr["gx_order_t"] = np.bincount(pc, weights=ton * (reps > 0), minlength=len(pr))
+    pr["claims_gx_t"] = np.bincount(pc, weights=ton * o["claimed_cfp"].to_numpy(float) * (reps > 0), minlength=len(pr))
+    pr["claims_t"] = pr["claims_gx_t"] + pr["non_gx_cfp"] * (pr["production_t"] - pr["gx_order_t"])
     st = project_status(s)
     proj = s.projects.drop(columns="src_line").merge(st[["project_id", "site", "eligible", "certifiable", "reason"]],
                                                   on="project_id")
@@ -134,6 +147,27 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     proj["used_run_t"] = proj["project_id"].map(p.groupby("project_id")["used_run_t"].sum()).fillna(0.0)
     return Results(allocations, orders, pools_out, pr, proj.sort_values("project_id", ignore_index=True),
                    elig.connections)
+
+
+def claims_balance(products: pd.DataFrame, pools: pd.DataFrame) -> dict[str, float]:
+    """What buyers may claim against the organization's actual emissions, across both methods (8.1, 7.3.3).
+
+    ``claims = sum_k [ sum_{GX orders o of k} claimed_cfp_o * T_o + non_gx_cfp_k * (P_k - sum_o T_o) ]
+    - REPs claimed under earlier certificates`` (on those pools); ``actual = sum_k P_k * general_k - the verified REPs (eligible,
+    ended pools) that no CFP contains``. docs/formulation.md proves ``claims - actual`` is what those pools
+    still hold (plus the reflected part of pools not yet ended), which the pool accounts keep at or above zero.
+    """
+    usable = pools[pools["eligible"] & pools["ended"]]
+    general = float(products["emissions_general_t"].sum())
+    not_in = float((usable["reps_t"] - usable["in_cfps_t"]).sum())
+    before = float(usable["used_before_t"].sum())  # earlier certificates on the pools compared here
+    claims = float(products["claims_t"].sum()) - before
+    actual = general - not_in
+    return {"emissions_general_t": general, "reps_in_cfps_t": float(pools.loc[pools["eligible"], "in_cfps_t"].sum()),
+            "emissions_basis_t": float(products["emissions_residual_t"].sum()),
+            "reps_claimed_run_t": float(pools["used_run_t"].sum()), "reps_claimed_before_t": before,
+            "claims_t": claims, "reps_not_in_cfps_t": not_in, "actual_emissions_t": actual,
+            "claims_margin_t": claims - actual}
 
 
 def summary(s: Scenario, res: Results, sol: SolveResult) -> dict[str, object]:
@@ -166,5 +200,6 @@ def summary(s: Scenario, res: Results, sol: SolveResult) -> dict[str, object]:
             "emissions_general_t": float(pr["emissions_general_t"].sum()),
             "emissions_after_allocation_t": float(pr["emissions_after_allocation_t"].sum()),
         },
+        "claims": claims_balance(pr, p),
         "by_method": by_method,
     }

@@ -23,7 +23,8 @@ ADDITIONALITY_TESTS = ("regulatory", "technology", "investment", "common_practic
 GASES = ("CO2", "GHG")
 METHODS = ("mass_balance", "allocation")
 CFP_BASES = ("pre_project", "post_project")
-EDGE_KINDS = ("material", "utility")
+EDGE_KINDS = ("material", "input", "utility", "byproduct")
+CONNECTING_EDGE_KINDS = ("input", "utility")  # the kinds through which a feeder unit reaches a route (6.7)
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,11 @@ EDGES = Table(
     (
         _text("source", "node_id the flow leaves."),
         _text("target", "node_id the flow enters."),
-        _enum("kind", "material = product flow (incl. inter-site slabs); utility = energy, gas, oxygen, power.",
-              EDGE_KINDS),
+        _enum("kind", "material = the product's own line (hot metal, liquid steel, slabs, coil; inter-site slabs "
+              "too), the only kind a route follows; input = a unit's output consumed by another unit (coke, "
+              "sinter, pellets, DRI/HBI, lime); utility = power, steam, oxygen, compressed air, cold blast; "
+              "byproduct = process gases, tar, slag or waste heat sent elsewhere: recorded, never a connection.",
+              EDGE_KINDS, clause="6.7, 7.2.3"),
     ),
     key=("source", "target", "kind"),
 )
@@ -120,10 +124,13 @@ PRODUCTS = Table(
         _float("scope3_allocable", "Part of scope3_upstream tied to energy inputs that GX Allocation may move.",
                "t-CO2e/t", ge=0, clause="8.1.2"),
         _float("scrap_share", "Scrap share of the metallic input (SteelZero lens).", "fraction", ge=0, le=1),
-        _enum("cfp_basis", "pre_project or post_project: does the CFP data period start after the project?",
-              CFP_BASES, clause="7.3.3, 8.2.2"),
+        _enum("cfp_basis", "Optional, no longer needed: derived per project from the dates (a project's effect is in "
+              "the CFP to the extent its periods overlap the CFP data period). When given it must agree with the dates.",
+              CFP_BASES, required=False, nullable=True, clause="7.3.3, 8.2.2"),
         _date("cfp_period_start", "First day of the CFP data period.", clause="8.2.2"),
         _date("cfp_period_end", "Last day of the CFP data period.", clause="8.2.2"),
+        _text("data_age_justification", "Why CFP data older than five years is still valid and usable; needed "
+              "before such a CFP may carry GX steel.", required=False, nullable=True, clause="5.2.2"),
         _text("name", "Product name (documents).", required=False, nullable=True),
         _text("description", "Product description (certificates, 8.5).", required=False, nullable=True, clause="8.5"),
         _text("cfp_reference", "EPD or verification statement of the General CFP.", required=False, nullable=True,
@@ -172,8 +179,14 @@ PROJECT_PERIODS = Table(
                "(t of product; MWh for a power plant).", "t", gt=0),
         _float("project_emissions_t", "Actual emissions of the node in the period with the project.", "t-CO2e",
                ge=0, clause="6"),
-        _float("uncertainty", "Relative uncertainty; REPs are reduced by it.", "fraction", ge=0, lt=1,
-               clause="6.5"),
+        _float("uncertainty", "Relative uncertainty of the period's reduction: a reduction is lowered by it, an "
+               "increase raised by it. Empty when both side uncertainties are given.", "fraction", ge=0, lt=1,
+               nullable=True, clause="6.5"),
+        _float("baseline_uncertainty", "Relative uncertainty of the baseline emissions (baseline_intensity x "
+               "output_t); with project_uncertainty replaces uncertainty.", "fraction", ge=0, lt=1,
+               required=False, nullable=True, clause="6.5"),
+        _float("project_uncertainty", "Relative uncertainty of project_emissions_t; with baseline_uncertainty "
+               "replaces uncertainty.", "fraction", ge=0, required=False, nullable=True, clause="6.5"),
         _float("attribution_share", "Share of a 6.6 node-level group's REPs.", "fraction", gt=0, le=1,
                required=False, nullable=True, clause="6.6"),
     ),

@@ -11,8 +11,9 @@ It (re)writes, deterministically (fixed seed, standard library only):
     scenarios/jp-steel-both-methods/{scenario.yaml,projects.csv,project_periods.csv,orders.csv,README.md}
 
 Every file follows docs/file-contract.md. The script checks the contract rules it can check
-(unique ids, routes along material edges, CFP sums, period lengths, 6.6 groups, account below
-the pools) before it writes anything, and prints the REPs of every pool and the demand it faces.
+(unique ids, the four edge kinds, routes along material edges, CFP sums, period lengths, 6.6
+groups, account below the pools) before it writes anything, and prints the REPs of every pool
+(increases netted per project) and the demand it faces.
 
 All names are fictional. The numbers are shaped on docs in shared/docs/domain-facts.md
 (sections 2-4): BF-BOF products 2.0-2.5 t-CO2e/t with ~70 % scope 1, 0-5 % scope 2 and
@@ -85,14 +86,20 @@ NODES = [
     ("MN_SM", MINATO, "section_mill", True, "Minato light section mill"),
 ]
 
-# (source, target, kind, flow)
+# (source, target, kind, flow). Edge kinds (6.7, 7.2.3):
+#   material  - the product's own line (hot metal, liquid steel, slabs, coil); routes follow only these;
+#   input     - a unit's output consumed by another unit: coke, coke breeze, sinter;
+#   utility   - power, steam, oxygen, cold blast;
+#   byproduct - process gases, tar / light oil, waste heat sent elsewhere: recorded, never a connection.
+# A project at node n is connected to a product when n is on the product's route, or a directed path
+# of input/utility edges leads from n to a route node (feed_reach / connected below).
 EDGES = [
-    # Higashi material flows
-    ("HG_CO", "HG_SP", "material", "coke breeze"),
-    ("HG_CO", "HG_BF1", "material", "coke"),
-    ("HG_CO", "HG_BF2", "material", "coke"),
-    ("HG_SP", "HG_BF1", "material", "sinter"),
-    ("HG_SP", "HG_BF2", "material", "sinter"),
+    # Higashi: the feeders of the blast furnaces (input) and the product line (material)
+    ("HG_CO", "HG_SP", "input", "coke breeze"),
+    ("HG_CO", "HG_BF1", "input", "coke"),
+    ("HG_CO", "HG_BF2", "input", "coke"),
+    ("HG_SP", "HG_BF1", "input", "sinter"),
+    ("HG_SP", "HG_BF2", "input", "sinter"),
     ("HG_BF1", "HG_BOF", "material", "hot metal"),
     ("HG_BF2", "HG_BOF", "material", "hot metal"),
     ("HG_BOF", "HG_CC1", "material", "liquid steel"),
@@ -100,13 +107,12 @@ EDGES = [
     ("HG_HSM", "HG_PCM", "material", "hot-rolled coil"),
     ("HG_PCM", "HG_CAL", "material", "full-hard coil"),
     ("HG_PCM", "HG_CGL", "material", "full-hard coil"),
-    ("HG_CO", "HG_CHEM", "material", "crude coal tar and light oil (by-product)"),
-    # Nishi material flows
-    ("NS_CO", "NS_SP", "material", "coke breeze"),
-    ("NS_CO", "NS_BF1", "material", "coke"),
-    ("NS_CO", "NS_BF2", "material", "coke"),
-    ("NS_SP", "NS_BF1", "material", "sinter"),
-    ("NS_SP", "NS_BF2", "material", "sinter"),
+    # Nishi: feeders (input) and product line (material)
+    ("NS_CO", "NS_SP", "input", "coke breeze"),
+    ("NS_CO", "NS_BF1", "input", "coke"),
+    ("NS_CO", "NS_BF2", "input", "coke"),
+    ("NS_SP", "NS_BF1", "input", "sinter"),
+    ("NS_SP", "NS_BF2", "input", "sinter"),
     ("NS_BF1", "NS_BOF", "material", "hot metal"),
     ("NS_BF2", "NS_BOF", "material", "hot metal"),
     ("NS_BOF", "NS_CC1", "material", "liquid steel"),
@@ -118,12 +124,17 @@ EDGES = [
     ("MN_EAF", "MN_CC", "material", "liquid steel"),
     ("MN_CC", "MN_BWM", "material", "billets"),
     ("MN_CC", "MN_SM", "material", "billets"),
-    # Higashi utilities. Deliberately NO off-gas edges from the blast furnaces or the BOF to the
-    # power plant: under the engine's rule (a project is connected when its node reaches a route
-    # node through utility edges) such an edge would connect a blast-furnace project to every
-    # unit the power plant supplies.
-    ("HG_CO", "HG_PP", "utility", "coke-oven gas as boiler fuel"),
-    ("HG_CHEM", "HG_PP", "utility", "surplus waste-heat steam from the tar plant"),
+    # Higashi by-products: the off-gases of the coke ovens, blast furnaces and converters fire the
+    # works power plant, and the coke ovens send tar and light oil to the (non-steel) tar plant.
+    # They are recorded but connect nothing: a blast-furnace project does not reach every unit the
+    # power plant supplies through its gas, and a coke-oven project does not reach the tar plant.
+    ("HG_CO", "HG_CHEM", "byproduct", "crude coal tar and light oil"),
+    ("HG_CO", "HG_PP", "byproduct", "coke-oven gas as boiler fuel"),
+    ("HG_BF1", "HG_PP", "byproduct", "blast-furnace gas as boiler fuel"),
+    ("HG_BF2", "HG_PP", "byproduct", "blast-furnace gas as boiler fuel"),
+    ("HG_BOF", "HG_PP", "byproduct", "converter (LD) gas as boiler fuel"),
+    ("HG_CHEM", "HG_PP", "byproduct", "surplus waste-heat steam from the tar plant"),
+    # Higashi utilities
     ("HG_PP", "HG_OXY", "utility", "electric power"),
     ("HG_PP", "HG_BF1", "utility", "cold blast (turbo-blower) and power"),
     ("HG_PP", "HG_BF2", "utility", "cold blast (turbo-blower) and power"),
@@ -235,6 +246,14 @@ PROJECTS = [
             "fuel_conversion", "investment", "GHG", True, "Bureau Veritas Japan", "BVJ-VS-2026-0058",
             "Wood-pellet co-firing (about 12 % of heat input) replacing supplementary coal",
             date(2025, 10, 1), "eligible; utility node, reaches products through utility edges"),
+    # A feeder unit: the sinter plant is on no route, but its sinter (input edges) feeds both Higashi
+    # furnaces. It took effect after the FY2025 CFP data period started, so the `basis` used to
+    # choose the order methods stays as it was for every product.
+    Project("HG-SP-BIOCHAR", "Biochar replacing coke breeze in the Higashi sinter plant", "HG_SP",
+            "fuel_conversion", "investment", "CO2", True, JQA, "JQA-GX-2026-0203",
+            "Woody biochar replacing part of the coke breeze as the sinter bed fuel (about 25 % of its heat input)",
+            date(2025, 10, 1),
+            "eligible; feeder unit: reaches the Higashi BF1/BF2 products through sinter (input edges)"),
     Project("NS-BF2-H2", "Hydrogen injection trial at Nishi No.2 blast furnace", "NS_BF2",
             "fuel_conversion", "", "CO2", False, "", "",
             "Tuyere injection of hydrogen-rich gas, trial campaign",
@@ -258,7 +277,7 @@ class Period:
     end: date
     baseline_intensity: Decimal  # t-CO2e per t (per MWh for the power plant)
     output_t: int
-    reduction: Decimal  # share of baseline emissions removed; project emissions are derived
+    reduction: Decimal  # share of baseline emissions removed (< 0: an increase); project emissions are derived
     uncertainty: Decimal
     attribution_share: Decimal | None = None
 
@@ -274,6 +293,8 @@ FY25H1 = (date(2025, 4, 1), date(2025, 9, 30))
 FY25H2 = (date(2025, 10, 1), date(2026, 3, 31))
 FY25 = (date(2025, 4, 1), date(2026, 3, 31))
 FY26H1 = (date(2026, 4, 1), date(2026, 9, 30))  # ends after as_of: not yet usable
+FY25Q3 = (date(2025, 10, 1), date(2025, 12, 31))
+FY25Q4 = (date(2026, 1, 1), date(2026, 3, 31))
 
 # Higashi No.1 BF node data with both projects running (6.6): baseline 1.720 t-CO2e/t hot metal
 # (FY2023 actual), about 1.8 Mt hot metal per half-year; the group cuts 9.5-12 % of it.
@@ -296,6 +317,12 @@ PERIODS += [
     # Power plant: output is MWh sent out and the baseline is t-CO2e/MWh (see README).
     Period("HG-PP-BIOMASS", *FY25H2, D("0.620"), 1_720_000, D("0.090"), D("0.05")),
     Period("HG-PP-BIOMASS", *FY26H1, D("0.620"), 1_690_000, D("0.100"), D("0.05")),
+    # Sinter plant biochar, quarterly periods; baseline 0.200 t-CO2e/t sinter (FY2024 actual). The
+    # first quarter is a net INCREASE (commissioning trouble: unstable flame front, extra ignition
+    # gas and breeze): project emissions 2 % above the baseline. Chapter 6 counts increases too;
+    # the increase is netted against the project's next period (net_pools).
+    Period("HG-SP-BIOCHAR", *FY25Q3, D("0.200"), 1_980_000, D("-0.020"), D("0.05")),
+    Period("HG-SP-BIOCHAR", *FY25Q4, D("0.200"), 2_030_000, D("0.090"), D("0.05")),
     # Ineligible projects: the REPs are real numbers, they must simply never reach an order.
     Period("NS-BF2-H2", *FY25H2, D("1.750"), 1_300_000, D("0.015"), D("0.10")),
     Period("HG-CHEM-LNG", *FY24, D("0.210"), 420_000, D("0.180"), D("0.04")),
@@ -439,26 +466,35 @@ def period_ok(start: date, end: date) -> bool:
     return start <= end < limit
 
 
-def utility_reach(node: str) -> set[str]:
-    """Nodes reachable from `node` through utility edges only (node itself included)."""
+EDGE_KINDS = ("material", "input", "utility", "byproduct")
+CONNECTING_KINDS = ("input", "utility")  # what a feeder unit reaches a route through (6.7)
+
+
+def feed_reach(node: str) -> set[str]:
+    """Nodes reachable from `node` through input/utility edges only (node itself included).
+    Material edges off the route and by-product edges connect nothing."""
     seen, todo = {node}, [node]
     while todo:
         u = todo.pop()
         for s, t, k, _ in EDGES:
-            if k == "utility" and s == u and t not in seen:
+            if k in CONNECTING_KINDS and s == u and t not in seen:
                 seen.add(t)
                 todo.append(t)
     return seen
 
 
 def connected(project: Project, route: list[str]) -> bool:
-    return bool(utility_reach(project.node) & set(route))
+    """6.7 / 7.2.3: the project's node is on the route, or feeds a route node through input/utility edges."""
+    return bool(feed_reach(project.node) & set(route))
 
 
 def reps(p: Period, group_uncertainty: Decimal | None = None) -> Decimal:
-    """(B x Q - E) x (1 - u), floored at 0; a 6.6 group uses the max uncertainty, then the share."""
+    """Signed REPs of one period: R = B x Q - E, then R x (1 - u) for a reduction and R x (1 + u)
+    for an increase (R < 0), the conservative side either way; a 6.6 group uses the max
+    uncertainty, then the share. Increases are netted per project by net_pools."""
     u = p.uncertainty if group_uncertainty is None else group_uncertainty
-    total = max(D(0), (p.baseline_intensity * p.output_t - p.project_emissions_t) * (1 - u))
+    r = p.baseline_intensity * p.output_t - p.project_emissions_t
+    total = r * (1 - u) if r >= 0 else r * (1 + u)
     return total * (p.attribution_share if p.attribution_share is not None else D(1))
 
 
@@ -474,6 +510,37 @@ def pool_reps(periods: list[Period]) -> dict[tuple[str, date], Decimal]:
         gu = max(q.uncertainty for q in group) if len(group) > 1 else None
         out[(p.project_id, p.end)] = reps(p, gu)
     return out
+
+
+def net_pools(periods: list[Period], pools: dict) -> tuple[dict, dict]:
+    """Net every period with negative REPs (an increase, ch. 6: "both GHG emission reductions and
+    increases ... shall be included") against the same project's other periods: first against its
+    latest earlier periods, most recent first, then against later ones in time order.
+
+    Returns (net pools, transfers); transfers[(project_id, end)] lists (other period key, amount)
+    taken from (for a negative period) or given to (for a positive one) that period. A deficit no
+    period can absorb stays on the negative period."""
+    net = dict(pools)
+    transfers: dict = {k: [] for k in pools}
+    by_project: dict[str, list[Period]] = {}
+    for p in sorted(periods, key=lambda p: (p.start, p.end)):
+        by_project.setdefault(p.project_id, []).append(p)
+    for pid, ps in by_project.items():
+        for i, p in enumerate(ps):
+            key = (pid, p.end)
+            if net[key] >= 0:
+                continue
+            for q in list(reversed(ps[:i])) + ps[i + 1:]:
+                other = (pid, q.end)
+                take = min(-net[key], max(D(0), net[other]))
+                if take > 0:
+                    net[other] -= take
+                    net[key] += take
+                    transfers[key].append((other, take))
+                    transfers[other].append((key, take))
+                if net[key] >= 0:
+                    break
+    return net, transfers
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,7 +559,7 @@ class Product:
     s3: Decimal
     s3a: Decimal
     scrap: Decimal
-    basis: str
+    basis: str  # internal only (no longer written): which products take GX Allocation orders
 
     @property
     def site(self) -> str:
@@ -504,16 +571,23 @@ def build_products() -> list[Product]:
     for pid, name, route, prod, gen, s2, s3, s3a, scrap in PRODUCT_TABLE:
         gen, s2, s3, s3a = D(gen), D(s2), D(s3), D(s3a)
         s1 = gen - s2 - s3
-        # cfp_basis per product: post_project when an eligible project physically connected to
-        # the product took effect before the CFP data period started (7.3.3, 8.2.2). The Higashi
-        # BF1 products are post_project (HBI/ferro-coke, Oct 2024) although the power plant
-        # project they also reach only started in Oct 2025.
+        # `basis` is no longer written to products.csv (the engine derives pre/post-project per
+        # project from the dates). It is kept here only to choose which products may take GX
+        # Allocation orders, so it must keep its former values or the random stream of the order
+        # books changes: post_project when an eligible project connected to the product took
+        # effect before the CFP data period started (the whole FY2025 CFP includes its effect,
+        # 8.2.2). The Higashi BF1 products are post_project (HBI/ferro-coke, Oct 2024) although the
+        # power plant and sinter plant projects they also reach only started in Oct 2025.
         before = [
             p for p in PROJECTS
             if p.eligible and connected(p, route) and p.took_effect < CFP_START
         ]
         basis = "post_project" if before else "pre_project"
         products.append(Product(pid, name, route, prod, gen, s1, s2, s3, s3a, D(scrap), basis))
+    # Guard of the order books: exactly the Higashi BF1 route and Minato products (as before the
+    # edge kinds were split; the new feeder reach adds no project that took effect before FY2025).
+    assert {p.product_id for p in products if p.basis == "post_project"} == \
+        BF1_PRODUCTS | {row[0] for row in PRODUCT_TABLE if row[2][0] == "MN_EAF"}
     return products
 
 
@@ -628,7 +702,7 @@ def check_model(products: list[Product]) -> None:
     keys = [(s, t, k) for s, t, k, _ in EDGES]
     assert len(keys) == len(set(keys)), "duplicate edge"
     for s, t, k, _ in EDGES:
-        assert s in NODE_BY_ID and t in NODE_BY_ID and s != t and k in ("material", "utility")
+        assert s in NODE_BY_ID and t in NODE_BY_ID and s != t and k in EDGE_KINDS
     # material edges form a DAG (Kahn)
     mat = [(s, t) for s, t, k, _ in EDGES if k == "material"]
     indeg = {n: 0 for n in ids}
@@ -693,8 +767,10 @@ def check_scenario(projects: list[Project], periods: list[Period], orders: list[
         else:
             assert p.attribution_share is None
     pools = pool_reps(periods)
+    net, transfers = net_pools(periods, pools)
+    assert sum(net.values()) == sum(pools.values())  # netting moves REPs, it never creates them
     for pid, end, used in account:
-        assert (pid, end) in pools and 0 <= used <= pools[(pid, end)], (pid, end, used)
+        assert (pid, end) in net and 0 <= used <= net[(pid, end)], (pid, end, used)
     oids = [o.order_id for o in orders]
     assert len(oids) == len(set(oids))
     for o in orders:
@@ -706,7 +782,7 @@ def check_scenario(projects: list[Project], periods: list[Period], orders: list[
             assert o.alpha_max == "", o
         assert o.alpha_max == "" or 0 <= D(o.alpha_max) <= 1
         assert o.gas in ("", "CO2", "GHG")
-    return pools
+    return pools, net, transfers
 
 
 # --------------------------------------------------------------------------------------------
@@ -728,10 +804,10 @@ def write_model(products: list[Product]) -> None:
               [list(e) for e in EDGES])
     write_csv(MODEL_DIR / "products.csv",
               ["product_id", "site", "route", "production_t", "general_cfp", "scope1", "scope2",
-               "scope3_upstream", "scope3_allocable", "scrap_share", "cfp_basis",
+               "scope3_upstream", "scope3_allocable", "scrap_share",
                "cfp_period_start", "cfp_period_end", "name"],
               [[p.product_id, p.site, ">".join(p.route), p.production_t, p.general, p.s1, p.s2,
-                p.s3, p.s3a, p.scrap, p.basis, CFP_START.isoformat(), CFP_END.isoformat(), p.name]
+                p.s3, p.s3a, p.scrap, CFP_START.isoformat(), CFP_END.isoformat(), p.name]
                for p in products])
 
 
@@ -779,27 +855,47 @@ def usable(p: Period) -> bool:
 
 
 def pool_table(periods: list[Period], pools, account) -> str:
+    """README table of the pools. `pools` = (REPs per period, net pools, transfers) from
+    check_scenario; the "after netting" column appears when some period is an increase."""
+    raw, net, transfers = pools
     used = {(pid, end): u for pid, end, u in account}
-    lines = ["| project | period | REPs t-CO2e | used before | status |",
-             "|---|---|---:|---:|---|"]
+    by_key = {(p.project_id, p.end): p for p in periods}
+    netting = any(v < 0 for v in raw.values())
+    lines = (["| project | period | REPs t-CO2e | after netting | used before | status |",
+              "|---|---|---:|---:|---:|---|"] if netting else
+             ["| project | period | REPs t-CO2e | used before | status |",
+              "|---|---|---:|---:|---|"])
     for p in periods:
+        key = (p.project_id, p.end)
         proj = PROJECT_BY_ID[p.project_id]
-        r = pools[(p.project_id, p.end)]
         if not proj.eligible:
             status = "never counts: " + proj.note.split(": ", 1)[-1]
         elif p.end > AS_OF:
             status = f"eligible, period ends after as_of {AS_OF}: not usable yet"
+        elif raw[key] < 0:
+            status = "net emission increase"
         else:
             status = "usable"
-        u = used.get((p.project_id, p.end), 0)
-        lines.append(f"| {p.project_id} | {p.start}..{p.end} | {r:,.0f} | {u:,} | {status} |")
+        for other, amount in transfers[key]:
+            q = by_key[other]
+            if raw[key] < 0:
+                status += f"; netted against {q.start}..{q.end} ({amount:,.0f})"
+            else:
+                status += f"; net of the increase of {q.start}..{q.end} ({amount:,.0f})"
+        if net[key] < 0:
+            status += f"; {-net[key]:,.0f} not offset by any reduction of the project"
+        u = used.get(key, 0)
+        after = f" {max(D(0), net[key]):,.0f} |" if netting else ""
+        lines.append(f"| {p.project_id} | {p.start}..{p.end} | {raw[key]:,.0f} |{after} {u:,} | {status} |")
     return "\n".join(lines)
 
 
 def demand_summary(orders: list[Order], products: dict[str, Product], periods: list[Period],
                    pools, account) -> list[str]:
     """Indicative demand: tonnage x (scope1 + scope2) per order (the 7.3.2 cap for mass balance),
-    limited by requested_reps_t; compared with the usable REPs the order can physically reach."""
+    limited by requested_reps_t; compared with the usable REPs (net of increases, net of the
+    account) the order can physically reach."""
+    pools = {k: max(D(0), v) for k, v in pools[1].items()}
     used = {(pid, end): u for pid, end, u in account}
     out = []
     total_demand = D(0)
@@ -845,11 +941,30 @@ scrap-EAF works). Run date `as_of` {as_of}; GX Allocation operational period FY2
 - A 6.6 group: HBI charging and ferro-coke charging both run in Higashi No.1 blast furnace with
   identical calculation periods. Each period's REPs are computed once from the node data with the
   larger uncertainty (0.08) and split 0.75 / 0.25.
+- Edge kinds (`models/jp-steel/edges.csv`): `material` is the product's own line (hot metal,
+  liquid steel, slabs, coil) and the only kind a route follows; `input` is a unit's output that
+  another unit consumes (coke, coke breeze, sinter); `utility` is power, steam, oxygen and cold
+  blast; `byproduct` records process gases, tar and waste heat sent elsewhere and connects
+  nothing. A project is connected to a product when its node is on the product's route or
+  reaches a route node through `input`/`utility` edges.
 - Physical connection (6.7, 7.2.3): the BF1 projects reach only the products whose route starts at
-  `HG_BF1`. The power plant project reaches every Higashi route, the Nishi slabs rolled at
-  Higashi, and the Nishi plate mill (through the inter-site power line `HG_PP -> NS_PM`). The EAF
-  project reaches Minato products only. Nishi H-beams and sheet piles reach no eligible project,
-  so their orders get nothing.
+  `HG_BF1`. The shared BOF does not connect them to the BF2 products (a material edge off those
+  routes), and neither does the blast-furnace gas both furnaces send to the power plant. The
+  sinter plant project `HG-SP-BIOCHAR` is on no route, but its sinter feeds both Higashi furnaces
+  (`input` edges), so it reaches every Higashi BF1 and BF2 product. The power plant project reaches
+  every Higashi route, the Nishi slabs rolled at Higashi, and the Nishi plate mill (through the
+  inter-site power line `HG_PP -> NS_PM`). The EAF project reaches Minato products only. Nishi
+  H-beams and sheet piles reach no eligible project, so their orders get nothing.
+- By-products connect nothing: coke-oven gas, blast-furnace gas and converter gas fire the works
+  power plant (`byproduct` edges), so a coke-oven or blast-furnace project would not reach the
+  units the power plant supplies through that gas. The same holds for the tar and light oil the
+  coke ovens send to the tar plant.
+- An increase netted against a reduction (ch. 6: "both GHG emission reductions and increases ...
+  shall be included"): `HG-SP-BIOCHAR` (biochar replacing coke breeze as sinter fuel, from
+  2025-10-01) has two quarterly periods. In the first, {sp_first}, commissioning
+  trouble pushed its emissions above the baseline: REPs {sp_first_reps:,.0f} (the increase is raised
+  by its uncertainty, 0.05). The increase is netted against the second period,
+  {sp_second} ({sp_second_reps:,.0f}), which leaves {sp_net:,.0f} usable.
 - `account.csv`: REPs already used from the FY2024 pools.
 
 ## REPs per pool (file-contract formula)
@@ -862,23 +977,26 @@ scrap-EAF works). Run date `as_of` {as_of}; GX Allocation operational period FY2
   - `NS-BF2-H2` (hydrogen injection trial): no additionality given (6.2.1.2) and not
     third-party verified (6.8).
   - `HG-CHEM-LNG` (tar plant LNG conversion): the node is a non-steel operation, so its
-    reductions never count (6.2.1.1, last paragraph). This holds even though the tar plant's
-    steam reaches the power plant through a utility edge.
+    reductions never count (6.2.1.1, last paragraph). Its edges would not connect it to any
+    product either: the tar and light oil it takes and the waste-heat steam it sends to the power
+    plant are by-products.
   - `HG-OXY-NFC` (non-fossil certificates): an external certificate, never an organization's
     REPs (6.3).
 - `HG-PP-BIOMASS` 2026-04-01..2026-09-30 is eligible, but its period ends after `as_of`, so it is
   not usable in this run.
-- GX Allocation orders are placed only on `post_project` products: the Higashi BF1 route and
-  Minato. For those products the FY2025 CFP data period started after the connected project took
-  effect (8.2.2).
+- GX Allocation orders are placed only on the Higashi BF1 route and Minato products. A connected
+  project (HBI / ferro-coke, EAF conversion) took effect on 2024-10-01, before their FY2025 CFP data
+  period started, so the whole CFP includes its effect (8.2.2). `products.csv` has no
+  `cfp_basis` column: the engine works out, for each project, how far its periods overlap a
+  product's CFP data period.
 - The EAF pool is large, but only Minato products can take it (6.7). Mass balance caps it at
   their scope 1+2 (about 0.35-0.45 t/t, 7.3.2), so much of it is expected to stay in the account.
-  The Higashi BF1 pools and the power plant pool are oversubscribed.
+  The Higashi BF1, power plant and sinter plant pools are oversubscribed.
 - `output_t` of the power plant rows is MWh sent out, and its `baseline_intensity` is
   t-CO2e/MWh. The REPs formula only needs the two to match.
 
 Indicative demand (tonnage x (scope1+scope2), limited by requested_reps_t) against the usable
-REPs each order can physically reach, net of `account.csv`:
+REPs each order can physically reach, with increases netted and net of `account.csv`:
 
 ```
 {demand}
@@ -893,11 +1011,12 @@ Generated by `scenarios/_generate_jp_steel.py`. Same plant model (`models/jp-ste
 ## What it shows
 
 {n_customers} customers (automakers, auto parts, appliance makers) each order three Higashi BF1
-route products (`post_project`) twice: once under GX Mass Balance (ch. 7) and once under GX
-Allocation (ch. 8). That gives {n_orders} orders on the same products, from the same customers,
-competing for the same pools. To keep the example small, only the FY2025 H2 pools are listed.
-They lie inside the FY2025 CFP data period of the products (8.2.2). Indicative demand is about
-twice the pools, so the optimizer has to choose between the two methods order by order. Orders
+route products (their FY2025 CFPs include the HBI / ferro-coke effect) twice: once under GX Mass
+Balance (ch. 7) and once under GX Allocation (ch. 8). That gives {n_orders} orders on the same
+products, from the same customers, competing for the same pools. To keep the example small, only
+the FY2025 H2 pools are listed. They lie inside the FY2025 CFP data period of the products
+(8.2.2). Indicative demand is about twice the pools, so the optimizer has to choose between the
+two methods order by order. Orders
 `{tie_a}` and `{tie_b}` have the same customer, product and premium; one is mass balance and the
 other allocation.
 
@@ -957,6 +1076,8 @@ def main() -> None:
     write_csv(MAIN_DIR / "account.csv", ["project_id", "period_end", "used_t"],
               [[pid, end.isoformat(), used] for pid, end, used in ACCOUNT])
     main_demand = demand_summary(main_orders, prod_by_id, PERIODS, main_pools, ACCOUNT)
+    sp = sorted((p for p in PERIODS if p.project_id == "HG-SP-BIOCHAR"), key=lambda p: p.start)
+    sp_keys = [(p.project_id, p.end) for p in sp]
     n_alloc = sum(o.method == "allocation" for o in main_orders)
     write_text(MAIN_DIR / "README.md", MAIN_README.format(
         as_of=AS_OF, op_start=OP_START, op_end=OP_END, n_orders=len(main_orders),
@@ -965,7 +1086,10 @@ def main() -> None:
         n_req=sum(o.requested_reps_t is not None for o in main_orders),
         n_gas=sum(o.gas != "" for o in main_orders),
         n_tied=sum(sum(q.premium == o.premium for q in main_orders) > 1 for o in main_orders),
-        pool_table=pool_table(PERIODS, main_pools, ACCOUNT), demand="\n".join(main_demand)))
+        pool_table=pool_table(PERIODS, main_pools, ACCOUNT), demand="\n".join(main_demand),
+        sp_first=f"{sp[0].start}..{sp[0].end}", sp_second=f"{sp[1].start}..{sp[1].end}",
+        sp_first_reps=main_pools[0][sp_keys[0]], sp_second_reps=main_pools[0][sp_keys[1]],
+        sp_net=sum(main_pools[1][k] for k in sp_keys)))
 
     write_scenario_yaml(BOTH_DIR, "Kaigan Steel: GX Mass Balance vs GX Allocation",
                         "The same customers and Higashi BF1 products ordered under both methods, "

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 #   site B: B-EAF > B-CC > B-SEC                   (sections)
 #   A-CC ships slabs to B-PLT (plate mill at site B): inter-site material route A-BF > A-BOF > A-CC > B-PLT
 #   A-O2 (oxygen plant) supplies A-BOF by a utility edge; A-CHEM is a non-steel chemical plant.
+# CFPs are FY2025 data (2025-04..2026-03), except CRC's FY2024 CFP, which predates both projects (pre-project).
 BASE: dict[str, Any] = {
     "model.yaml": {"organization": "Tiny Steel"},
     "nodes.csv": [
@@ -35,19 +36,19 @@ BASE: dict[str, Any] = {
     "products.csv": [
         {"product_id": "HRC", "site": "A", "route": "A-BF>A-BOF>A-CC>A-HSM", "production_t": 1000,
          "general_cfp": 2.0, "scope1": 1.4, "scope2": 0.1, "scope3_upstream": 0.5, "scope3_allocable": 0.1,
-         "scrap_share": 0.1, "cfp_basis": "post_project", "cfp_period_start": "2025-04-01",
+         "scrap_share": 0.1, "cfp_period_start": "2025-04-01",
          "cfp_period_end": "2026-03-31"},
         {"product_id": "CRC", "site": "A", "route": "A-BF>A-BOF>A-CC>A-HSM>A-CRM", "production_t": 500,
          "general_cfp": 2.2, "scope1": 1.5, "scope2": 0.2, "scope3_upstream": 0.5, "scope3_allocable": 0.1,
-         "scrap_share": 0.1, "cfp_basis": "pre_project", "cfp_period_start": "2025-04-01",
-         "cfp_period_end": "2026-03-31"},
+         "scrap_share": 0.1, "cfp_period_start": "2024-04-01",
+         "cfp_period_end": "2025-03-31"},
         {"product_id": "PLT", "site": "B", "route": "A-BF>A-BOF>A-CC>B-PLT", "production_t": 500,
          "general_cfp": 2.1, "scope1": 1.5, "scope2": 0.1, "scope3_upstream": 0.5, "scope3_allocable": 0.0,
-         "scrap_share": 0.1, "cfp_basis": "post_project", "cfp_period_start": "2025-04-01",
+         "scrap_share": 0.1, "cfp_period_start": "2025-04-01",
          "cfp_period_end": "2026-03-31"},
         {"product_id": "SEC", "site": "B", "route": "B-EAF>B-CC>B-SEC", "production_t": 400,
          "general_cfp": 0.5, "scope1": 0.1, "scope2": 0.3, "scope3_upstream": 0.1, "scope3_allocable": 0.05,
-         "scrap_share": 0.95, "cfp_basis": "post_project", "cfp_period_start": "2025-04-01",
+         "scrap_share": 0.95, "cfp_period_start": "2025-04-01",
          "cfp_period_end": "2026-03-31"},
     ],
     "scenario.yaml": {"model": "../model", "as_of": "2026-04-01",

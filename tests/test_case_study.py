@@ -76,7 +76,11 @@ def test_figure1_mass_balance_view(figure1) -> None:  # type: ignore[no-untyped-
 
 
 def test_correction_value_for_non_gx_products_7_3_3(case, figure1) -> None:  # type: ignore[no-untyped-def]
-    """A post-project CFP already contains the project's effect: non-GX steel of it carries REPs / production
-    (0.5 t-CO2e/t here) when a customer applies it; a pre-project CFP needs no correction."""
-    assert case.products.set_index("product_id").at["HRC", "mb_correction"] == pytest.approx(0.5)
-    assert figure1.products.set_index("product_id").at["HRC", "mb_correction"] == 0
+    """A CFP measured while the project ran already contains its effect: non-GX steel of it carries the basis,
+    General CFP + REPs / production (0.5 t-CO2e/t here); a CFP from before the project needs no correction."""
+    p = case.products.set_index("product_id").loc["HRC"]
+    assert p["rep_term"] == pytest.approx(0.5)
+    assert p["non_gx_cfp"] == pytest.approx(3.0)
+    q = figure1.products.set_index("product_id").loc["HRC"]
+    assert q["rep_term"] == 0
+    assert q["non_gx_cfp"] == pytest.approx(3.0)

@@ -2,8 +2,9 @@
 
 Every example is a random variant of the tiny organization of ``tests/conftest.py`` (BASE): random
 production and CFP breakdowns, 1-4 projects on distinct nodes (eligible and ineligible kinds, verified
-or not, on the utility node A-O2 or the non-steel node A-CHEM), 1-3 calculation periods each, random
-account use, 1-12 random orders. At most one project per node, so no 6.6 node-level group arises.
+or not, on the utility node A-O2 or the non-steel node A-CHEM), 1-3 calculation periods each (some with a
+net emission increase), random account use, 1-12 random orders, optional extra input, utility and
+by-product edges. At most one project per node, so no 6.6 node-level group arises.
 
 The reference optimum is computed here from the raw CSV files alone: plain ``csv`` parsing, plain-Python
 eligibility (the rules of docs/file-contract.md, docs/formulation.md and the docstrings of
@@ -65,7 +66,33 @@ def _add_months(d: dt.date, months: int) -> dt.date:
 
 
 def _reps(b: float, q: float, e: float, u: float) -> float:
-    return max(b * q - e, 0.0) * (1.0 - u)
+    """Signed REPs of one period: a reduction lowered by u, an increase raised by u (6.5)."""
+    g = b * q - e
+    return g * (1.0 - u) if g >= 0 else g * (1.0 + u)
+
+
+def _net(amounts: list[float]) -> list[float]:
+    """Increases netted against the same project's periods (in time order): latest earlier periods first,
+    then later ones (the order documented in docs/formulation.md), by plain simulation."""
+    out = [max(a, 0.0) for a in amounts]
+    owed: list[float] = []
+    for i, a in enumerate(amounts):
+        if a < 0:
+            need = -a
+            for j in range(i - 1, -1, -1):
+                take = min(out[j], need)
+                out[j] -= take
+                need -= take
+            if need > 0:
+                owed.append(need)
+        else:
+            while owed and out[i] > 0:
+                take = min(out[i], owed[0])
+                out[i] -= take
+                owed[0] -= take
+                if owed[0] <= 0:
+                    owed.pop(0)
+    return out
 
 
 @st.composite
@@ -78,8 +105,12 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         spec["edges.csv"].append({"source": "A-O2", "target": "B-EAF", "kind": "utility"})
     if draw(st.booleans()):
         spec["edges.csv"].append({"source": "A-CHEM", "target": "A-HSM", "kind": "utility"})
-    if draw(st.booleans()):  # two utility steps: B-CC ~> A-O2 ~> A-BOF
+    if draw(st.booleans()):  # two utility steps: B-CC -> A-O2 -> A-BOF
         spec["edges.csv"].append({"source": "B-CC", "target": "A-O2", "kind": "utility"})
+    if draw(st.booleans()):  # an input then a utility step: B-EAF -> A-O2 -> A-BOF
+        spec["edges.csv"].append({"source": "B-EAF", "target": "A-O2", "kind": "input"})
+    if draw(st.booleans()):  # a by-product: connects nothing (A-BF would otherwise reach SEC)
+        spec["edges.csv"].append({"source": "A-BF", "target": "B-CC", "kind": "byproduct"})
     for p in spec["products.csv"]:
         s1 = draw(st.integers(1, 40)) * 0.05  # zero caps come from alpha_max / requested_reps_t
         s2 = draw(st.integers(0, 10)) * 0.05
@@ -87,9 +118,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         s3a = s3u * draw(st.sampled_from([0.0, 0.2, 0.5, 1.0]))
         start, end = draw(st.sampled_from(CFP_PERIODS))
         p.update(production_t=draw(st.integers(10, 3000)), scope1=s1, scope2=s2, scope3_upstream=s3u,
-                 scope3_allocable=s3a, general_cfp=s1 + s2 + s3u,
-                 cfp_basis=draw(st.sampled_from(["post_project", "post_project", "pre_project"])),
-                 cfp_period_start=start, cfp_period_end=end)
+                 scope3_allocable=s3a, general_cfp=s1 + s2 + s3u, cfp_period_start=start, cfp_period_end=end)
 
     # scenario settings
     expiry = draw(st.sampled_from([3, 3, 1, 0]))
@@ -121,6 +150,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "statement_id": f"S-{pid}" if verified else "",
         })
         start = _add_months(dt.date(2024, 4, 1), draw(st.sampled_from([0, 12] if ok else [0, 3, 6, 12, 18, 24])))
+        mine = []
         for _ in range(draw(st.integers(1, 3))):
             length = draw(st.sampled_from([12, 6, 3]))
             end = _add_months(start, length) - dt.timedelta(days=1)
@@ -128,13 +158,16 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             q = float(draw(st.integers(50, 2000)))
             e = b * q * draw(st.sampled_from([0.8, 0.5, 0.95, 1.1]))
             u = draw(st.sampled_from([0.0, 0.0, 0.05, 0.5]))
-            periods.append({"project_id": pid, "period_start": start.isoformat(), "period_end": end.isoformat(),
-                            "baseline_intensity": b, "output_t": q, "project_emissions_t": e, "uncertainty": u})
+            mine.append({"project_id": pid, "period_start": start.isoformat(), "period_end": end.isoformat(),
+                         "baseline_intensity": b, "output_t": q, "project_emissions_t": e, "uncertainty": u})
+            start = _add_months(end + dt.timedelta(days=1), draw(st.sampled_from([0, 0, 3])))
+        netted = _net([_reps(r["baseline_intensity"], r["output_t"], r["project_emissions_t"], r["uncertainty"])
+                       for r in mine])
+        for r, held in zip(mine, netted):
             frac = draw(st.sampled_from([None, None, 0.0, 0.3, 0.999]))
             if frac is not None:
-                account.append({"project_id": pid, "period_end": end.isoformat(),
-                                "used_t": frac * _reps(b, q, e, u)})
-            start = _add_months(end + dt.timedelta(days=1), draw(st.sampled_from([0, 0, 3])))
+                account.append({"project_id": pid, "period_end": r["period_end"], "used_t": frac * held})
+        periods += mine
     spec["projects.csv"] = projects
     spec["project_periods.csv"] = periods
     spec["account.csv"] = account or None
@@ -186,6 +219,8 @@ def _num(text: str) -> float | None:
 class Reference:
     optimum: float
     n_arcs: int
+    basis: dict[str, float]
+    actual: float  # General CFPs x production less the verified REPs of ended pools no CFP contains
 
 
 def reference_optimum(scen: Path) -> Reference:
@@ -199,10 +234,10 @@ def reference_optimum(scen: Path) -> Reference:
     allow_unverified = bool(cfg.get("allow_unverified", False))
 
     steel = {r["node_id"]: r["steel"] == "true" for r in _rows(model / "nodes.csv")}
-    utility: dict[str, set[str]] = {}
+    feeds: dict[str, set[str]] = {}  # 6.7: what feeds a unit (inputs, utilities); never by-products
     for r in _rows(model / "edges.csv"):
-        if r["kind"] == "utility":
-            utility.setdefault(r["source"], set()).add(r["target"])
+        if r["kind"] in ("input", "utility"):
+            feeds.setdefault(r["source"], set()).add(r["target"])
     products = {r["product_id"]: r for r in _rows(model / "products.csv")}
     route = {k: [n.strip() for n in r["route"].split(">")] for k, r in products.items()}
 
@@ -211,7 +246,7 @@ def reference_optimum(scen: Path) -> Reference:
             return True
         seen, todo = {node}, [node]
         while todo:
-            for nxt in utility.get(todo.pop(), ()):
+            for nxt in feeds.get(todo.pop(), ()):
                 if nxt in route[k]:
                     return True
                 if nxt not in seen:
@@ -235,19 +270,25 @@ def reference_optimum(scen: Path) -> Reference:
         used[key] = used.get(key, 0.0) + float(r["used_t"])
 
     pools = []
-    for r in _rows(scen / "project_periods.csv"):
-        reps = _reps(float(r["baseline_intensity"]), float(r["output_t"]), float(r["project_emissions_t"]),
-                     float(r["uncertainty"]))
-        u = used.get((r["project_id"], r["period_end"]), 0.0)
-        pools.append({"project": r["project_id"], "start": _date(r["period_start"]), "end": _date(r["period_end"]),
-                      "reps": reps, "used": u, "available": max(reps - u, 0.0),
-                      "gas": projects[r["project_id"]]["gas"]})
+    rows = sorted(_rows(scen / "project_periods.csv"), key=lambda r: (r["project_id"], r["period_end"]))
+    by_project: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_project.setdefault(r["project_id"], []).append(r)
+    for j, mine in by_project.items():
+        held = _net([_reps(float(r["baseline_intensity"]), float(r["output_t"]), float(r["project_emissions_t"]),
+                           float(r["uncertainty"])) for r in mine])
+        for r, reps in zip(mine, held):
+            u = used.get((j, r["period_end"]), 0.0)
+            pools.append({"project": j, "start": _date(r["period_start"]), "end": _date(r["period_end"]),
+                          "reps": reps, "used": u, "available": max(reps - u, 0.0), "gas": projects[j]["gas"]})
 
-    def inside_cfp(p: dict[str, Any], k: str) -> bool:
-        return (_date(products[k]["cfp_period_start"]) <= p["start"]
-                and p["end"] <= _date(products[k]["cfp_period_end"]))
+    def overlap(p: dict[str, Any], k: str) -> float:
+        """Share of the pool's days inside the product's CFP data period (both ends inclusive)."""
+        lo = max(p["start"], _date(products[k]["cfp_period_start"]))
+        hi = min(p["end"], _date(products[k]["cfp_period_end"]))
+        return max((hi - lo).days + 1, 0) / ((p["end"] - p["start"]).days + 1)
 
-    # REP term of each post-project product and the part of each pool added to residual CFPs (8.1, 8.3)
+    # REPs reflected in each product's CFP per tonne (7.3.3, 8.3.2) and the part of each pool added (8.1)
     term = dict.fromkeys(products, 0.0)
     for p in pools:
         j = p["project"]
@@ -255,29 +296,29 @@ def reference_optimum(scen: Path) -> Reference:
         if not eligible[j]:
             continue
         for k in products:
-            if conn[j, k] and products[k]["cfp_basis"] == "post_project" and inside_cfp(p, k):
-                term[k] += p["reps"] / denom[j]
-                p["added"] += p["reps"] * production[k] / denom[j]
+            if conn[j, k]:
+                term[k] += p["reps"] * overlap(p, k) / denom[j]
+                p["added"] += p["reps"] * overlap(p, k) * production[k] / denom[j]
         p["alloc_limit"] = max(p["added"] - p["used"], 0.0)
 
     orders = _rows(scen / "orders.csv")
     caps, arcs = [], []  # arcs: (pool index, order index)
     for oi, o in enumerate(orders):
         k = products[o["product_id"]]
-        s12 = float(k["scope1"]) + float(k["scope2"])
+        s12 = float(k["scope1"]) + float(k["scope2"]) + term[o["product_id"]]  # 7.3.2 on the pre-project basis
         tonnage = float(o["tonnage_t"])
         delivery = _date(o["delivery_date"])
         alloc = o["method"] == "allocation"
         if alloc:
             alpha = _num(o["alpha_max"])
-            per_t = (1.0 if alpha is None else alpha) * (s12 + float(k["scope3_allocable"]) + term[o["product_id"]])
+            per_t = (1.0 if alpha is None else alpha) * (s12 + float(k["scope3_allocable"]))
         else:
             per_t = s12
         cap = tonnage * per_t
         if o["requested_reps_t"] != "":
             cap = min(cap, float(o["requested_reps_t"]))
         caps.append(cap)
-        if alloc and (k["cfp_basis"] != "post_project" or not op_start <= delivery <= op_end or as_of > op_end):
+        if alloc and (not op_start <= delivery <= op_end or as_of > op_end):
             continue
         for pi, p in enumerate(pools):
             j = p["project"]
@@ -286,15 +327,18 @@ def reference_optimum(scen: Path) -> Reference:
             if o["gas"] and o["gas"] != p["gas"]:
                 continue
             if alloc:
-                if not inside_cfp(p, o["product_id"]):
+                if overlap(p, o["product_id"]) <= 0:  # 8.2.2 (and ch. 4: data after the project commenced)
                     continue
             else:
                 expires = _plus_years(p["end"], expiry_years)
                 if delivery > expires or as_of > expires:
                     continue
             arcs.append((pi, oi))
+    basis = {k: float(r["general_cfp"]) + term[k] for k, r in products.items()}
+    actual = sum(production[k] * float(r["general_cfp"]) for k, r in products.items()) - sum(
+        p["reps"] - p["added"] for p in pools if eligible[p["project"]] and p["end"] <= as_of)
     if not arcs:
-        return Reference(0.0, 0)
+        return Reference(0.0, 0, basis, actual)
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -316,7 +360,7 @@ def reference_optimum(scen: Path) -> Reference:
         row([a for a, (_, q) in enumerate(arcs) if q == oi], caps[oi])
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    return Reference(float(h.getInfo().objective_function_value), n)
+    return Reference(float(h.getInfo().objective_function_value), n, basis, actual)
 
 
 def _close(a: float, b: float, rel: float = 1e-6) -> bool:
@@ -355,6 +399,15 @@ def test_runs_verifies_and_matches_independent_optimum(spec: dict[str, Any]) -> 
     avail = p.set_index("pool_id")["available_t"]
     for pid, x in drawn.items():
         assert x <= avail[pid] + tol * max(1.0, avail[pid])
+
+    # (e) one basis and no double counting across both methods: buyers' claims >= actual emissions
+    pr = r.products.set_index("product_id")
+    for k, b in ref.basis.items():
+        assert _close(pr.at[k, "non_gx_cfp"], b), (k, pr.at[k, "non_gx_cfp"], b)
+    claims = sum(pr.at[k, "non_gx_cfp"] * pr.at[k, "production_t"] for k in ref.basis) - float(o["reps_t"].sum())
+    claims -= float(p.loc[p["eligible"] & p["ended"], "used_before_t"].sum())
+    assert claims >= ref.actual - 1e-6 * max(1.0, abs(ref.actual)), (claims, ref.actual)
+    assert _close(r.summary["claims"]["claims_t"], claims, 1e-9)
 
 
 def _shuffle_csv(file: Path, rng: random.Random) -> None:

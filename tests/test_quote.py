@@ -112,11 +112,13 @@ def test_binding_reasons_name_the_pool_and_the_rule(book) -> None:  # type: igno
     assert q.gx_tonnage_t == 0 and "operational period" in q.binding[0]
     q = Quoter(book).quote(QuoteRequest("HRC", "allocation", D))
     assert q.pools and all(p["pool_id"] != "EAF@2026-03-31" for p in q.pools)
+    q = Quoter(book).quote(QuoteRequest("CRC", "allocation", D))  # CRC's FY2024 CFP predates HBI (FY2025)
+    assert q.gx_tonnage_t == 0 and "after the project commenced (ch. 4, 8.2.2)" in q.binding[0]
 
 
 @pytest.mark.parametrize(("req", "rule"), [
-    (QuoteRequest("HRC", "mass_balance", D, reps_per_t=1.6), "7.3.2"),
-    (QuoteRequest("CRC", "allocation", D), "8.2.2"),
+    # HRC: scope 1+2 1.5 + REPs already in its CFP (HBI 200 + O2 60 over 2000 t connected) = 1.63 at most
+    (QuoteRequest("HRC", "mass_balance", D, reps_per_t=1.64), "7.3.2"),
     (QuoteRequest("HRC", "allocation", D, target_cfp=0.2), "8.1.1"),
     (QuoteRequest("NOPE", "mass_balance", D), "unknown product"),
 ])

@@ -1,5 +1,9 @@
 """The report (gxopt.report): certificates as documents (HTML + PDF), disclosures, SteelZero lens, PACT export,
-plots and the verifier pack, on shipped scenarios in draft mode and from a ledger."""
+plots and the verifier pack, on shipped scenarios in draft mode and from a ledger.
+
+The numbers are the engine's (issue "Accounting fidelity"): one basis per product for both methods (General
+CFP + the REPs already reflected in it, the 7.3.3 correction), the CFP each buyer may claim, signed period
+REPs with netting, the buyers' claims against actual emissions."""
 
 from __future__ import annotations
 
@@ -88,6 +92,41 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
+def fy26(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("fy26")
+    gxopt.run(REPO / "scenarios" / "jp-steel-fy2026", out=root / "result")
+    return root / "result", build_report(root / "result", root / "report")
+
+
+@pytest.fixture(scope="module")
+def figure1(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("figure1")
+    gxopt.run(REPO / "scenarios" / "jisf-figure1", out=root / "result")
+    return root / "result", build_report(root / "result", root / "report")
+
+
+def case_as_mass_balance(root: Path) -> Path:
+    """The 8.1.1 case study (General CFP 2.5 after the project, 0.5 Mt REPs) with its three orders under GX Mass
+    Balance: the Figure 1 view on a post-project CFP."""
+    dst = root / "case-mb"
+    shutil.copytree(REPO / "scenarios" / "jisf-case-study", dst)
+    o = pd.read_csv(dst / "orders.csv", dtype=str, keep_default_na=False)
+    o["method"], o["alpha_max"] = "mass_balance", ""
+    o.to_csv(dst / "orders.csv", index=False)
+    y = (dst / "scenario.yaml").read_text()
+    y = re.sub(r"(?m)^model:.*$", f"model: {REPO / 'models' / 'jisf-case-study'}", y)
+    (dst / "scenario.yaml").write_text(y)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def case_mb(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("case-mb")
+    gxopt.run(case_as_mass_balance(root), out=root / "result")
+    return root / "result", build_report(root / "result", root / "report")
+
+
+@pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A ledger after one batch, one void and one attribute transfer; the result folder of the same scenario."""
     from gxopt.ledger import certificates as certs
@@ -97,15 +136,16 @@ def ledger(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     root = tmp_path_factory.mktemp("ledger")
     url = f"sqlite:///{root / 'gx.db'}"
     scen = REPO / "scenarios" / "jp-steel-both-methods"
-    summary = batch(scen, url)
-    first = summary["first_certificate"]
+    batch(scen, url)
     with writer(connect(url), "test") as conn:
         ids = sorted(r[0] for r in conn.exec_driver_sql("select certificate_id from certificates"))
-        certs.void(conn, ids[2], "order cancelled")
-        certs.transfer(conn, first, "Second Tier Co", 100.0)
+        mb = sorted(r[0] for r in conn.exec_driver_sql(
+            "select certificate_id from certificates where method = 'mass_balance'"))
+        certs.void(conn, next(i for i in ids if i != mb[0]), "order cancelled")
+        certs.transfer(conn, mb[0], "Second Tier Co", 100.0)
     gxopt.run(scen, out=root / "result")
     report = build_report(root / "result", root / "report", db_url=url)
-    yield root / "result", report, url, ids
+    yield root / "result", report, url, ids, mb[0]
     dispose_all()
 
 
@@ -151,8 +191,11 @@ def _required(c: pd.Series, lines: pd.DataFrame, draft: bool) -> list[str]:
         items += ["calculated using the GX Allocation method", "General CFP", "Residual CFP", "Allocated CFP",
                   f"{c['residual_cfp']:.4f}", f"{c['allocated_cfp']:.4f}", "Reduction achieved by the purchase",
                   f"{c['reduction_achieved_t']:,.3f} t-CO2e"]
-    else:
-        items += ["Reduction Certificate", "GX Mass Balance", "Scope 3 Category 1"]
+    else:  # 7.3.3: General CFP + correction = basis; basis - REPs per tonne = what the buyer may claim
+        items += ["Reduction Certificate", "GX Mass Balance", "Scope 3 Category 1", "7.3.3 correction",
+                  f"General CFP {c['general_cfp']:.4f} + correction {c['rep_term']:.4f} = basis {c['basis_cfp']:.4f}",
+                  f"{c['claimed_cfp']:.4f} t-CO2e/t = {c['basis_cfp']:.4f} - {c['reps_per_t']:.4f}",
+                  "double counting between this steel product and steel products to which no REPs are assigned"]
     items += ["DRAFT — NOT ISSUED", "draft — not issued"] if draft else ["Issued"]
     return items
 
@@ -177,6 +220,10 @@ def test_draft_certificates_html_and_pdf_carry_every_required_item(which: str, r
             assert squash(str(item)) in pdf, f"{c.certificate_id}.pdf lacks {item!r}"
     if which == "both":
         assert set(certs["method"]) == {"mass_balance", "allocation"}
+    by_order = orders.set_index("order_id")  # the certificates state the run's numbers, never older ones
+    for c in certs.itertuples():
+        o = by_order.loc[c.order_id]
+        assert (c.basis_cfp, c.rep_term, c.claimed_cfp) == pytest.approx((o.basis_cfp, o.rep_term, o.claimed_cfp))
 
 
 def test_case_study_certificate_numbers_and_figure3(case: tuple[Path, Path]) -> None:
@@ -185,13 +232,16 @@ def test_case_study_certificate_numbers_and_figure3(case: tuple[Path, Path]) -> 
     assert (a["general_cfp"], a["residual_cfp"], a["allocated_cfp"]) == pytest.approx((2.5, 3.0, 0.7))
     assert a["reduction_achieved_t"] == pytest.approx(230_000)
     assert a["type"] == "CFP certificate"
-    fig = pd.read_csv(case[1] / "plots" / "emissions-figure3.csv").iloc[0]  # Figure 3: 2.5 Mt before and after
-    assert fig["general_t"] == pytest.approx(2_500_000) and fig["residual_t"] == pytest.approx(3_000_000)
-    assert fig["after_allocation_t"] == pytest.approx(2_500_000)
-    assert fig["gx_steel_t"] + fig["non_gx_steel_t"] == pytest.approx(fig["after_allocation_t"])
+    # Figure 3: 2.5 Mt of General CFP x production, 3.0 Mt on the basis, buyers claim 2.5 Mt = actual
+    fig = pd.read_csv(case[1] / "plots" / "emissions-figure3.csv").iloc[0]
+    assert fig["general_t"] == pytest.approx(2_500_000) and fig["basis_t"] == pytest.approx(3_000_000)
+    assert fig["claims_t"] == pytest.approx(2_500_000) and fig["actual_t"] == pytest.approx(2_500_000)
+    assert fig["gx_steel_t"] + fig["non_gx_steel_t"] == pytest.approx(fig["claims_t"])
+    assert "after_allocation_t" not in fig.index
     cfps = pd.read_csv(case[1] / "disclosures" / "three-cfps.csv").iloc[0]
-    assert (cfps["general_cfp"], cfps["residual_cfp"], cfps["allocated_cfp_lowest_possible"]) == \
-        pytest.approx((2.5, 3.0, 0.7))
+    assert (cfps["general_cfp"], cfps["correction_7_3_3"], cfps["residual_cfp"], cfps["non_gx_cfp"],
+            cfps["allocated_cfp_lowest_possible"]) == pytest.approx((2.5, 0.5, 3.0, 3.0, 0.7))
+    assert "cfp_basis" not in cfps.index
 
 
 def test_ledger_certificates_are_the_ledgers_own(ledger) -> None:  # type: ignore[no-untyped-def]
@@ -200,7 +250,7 @@ def test_ledger_certificates_are_the_ledgers_own(ledger) -> None:  # type: ignor
     from gxopt.ledger.db import connect
     from gxopt.ledger.tables import certificate_lines, certificates, pools
 
-    result, report, url, ids = ledger
+    result, report, url, ids, mb_first = ledger
     with connect(url).connect() as conn:
         db = {r.certificate_id: r for r in conn.execute(sa.select(certificates))}
         dbl = pd.DataFrame([dict(r) for r in conn.execute(sa.select(certificate_lines)).mappings()])
@@ -213,6 +263,8 @@ def test_ledger_certificates_are_the_ledgers_own(ledger) -> None:  # type: ignor
         mine = certs.set_index("certificate_id").loc[cid]
         assert mine["reps_t"] == pytest.approx(r.reps_g / 1e6, abs=1e-9)
         assert mine["status"] == r.status
+        assert r.basis_cfp is not None and r.claimed_cfp is not None  # stated since ledger revision 0003
+        assert (mine["basis_cfp"], mine["claimed_cfp"]) == pytest.approx((r.basis_cfp, r.claimed_cfp), abs=1e-6)
         pdf = pdf_text(report / "certificates" / f"{cid}.pdf")
         html, _ = html_of(report / "certificates" / f"{cid}.html")
         for ln in dbl[dbl["certificate_id"] == cid].itertuples():
@@ -230,7 +282,7 @@ def test_ledger_certificates_are_the_ledgers_own(ledger) -> None:  # type: ignor
         else:
             assert "VOID" in pdf and "order cancelled" in pdf
             assert not (report / "pact" / "v3.0" / f"{cid}.json").exists()  # no footprint for a void certificate
-    first = pdf_text(report / "certificates" / f"{min(ids)}.pdf")
+    first = pdf_text(report / "certificates" / f"{mb_first}.pdf")
     assert "Second Tier Co" in first and "Attribute certificates passed downstream" in first
 
 
@@ -249,9 +301,9 @@ def test_pact_footprints_have_every_required_field_with_units(which: str, reques
     assert len(active) and all((report / "pact" / v / f"{cid}.json").is_file()
                                for cid in active.index for v in ("v2.3", "v3.0"))
     for cid, c in active.iterrows():
-        # the CFP on the footprint: Allocated CFP under GX Allocation, General CFP under GX Mass Balance,
-        # in kg CO2e per kg = numerically t-CO2e per t
-        want = c["allocated_cfp"] if c["method"] == "allocation" else c["general_cfp"]
+        # the CFP on the footprint: Allocated CFP under GX Allocation; under GX Mass Balance the basis CFP
+        # (General + 7.3.3 correction: no certificate lowers a PCF), in kg CO2e per kg = numerically t-CO2e per t
+        want = c["allocated_cfp"] if c["method"] == "allocation" else c["basis_cfp"]
         v2 = json.loads((report / "pact" / "v2.3" / f"{cid}.json").read_text())
         v3 = json.loads((report / "pact" / "v3.0" / f"{cid}.json").read_text())
         for doc, fp, pcf_keys in ((v2, PACT_V2_FOOTPRINT, PACT_V2_PCF), (v3, PACT_V3_FOOTPRINT, PACT_V3_PCF)):
@@ -276,9 +328,19 @@ def test_pact_footprints_have_every_required_field_with_units(which: str, reques
             assert d["generalCfp"] == pytest.approx(c["general_cfp"], abs=1e-6)
             assert d["repsT"] == pytest.approx(c["reps_t"], abs=1e-6)
             assert sum(x["repsT"] for x in d["repLines"]) == pytest.approx(c["reps_t"], abs=1e-3)
+            assert d["basisCfp"] == pytest.approx(c["basis_cfp"], abs=1e-6)
+            assert d["repTerm"] == pytest.approx(c["rep_term"], abs=1e-6)
+            assert d["claimedCfp"] == pytest.approx(c["claimed_cfp"], abs=1e-6)
             if c["method"] == "allocation":
+                assert d["pcfValueIs"] == "allocatedCfp"
                 assert d["residualCfp"] == pytest.approx(c["residual_cfp"], abs=1e-6)
                 assert d["allocatedCfp"] == pytest.approx(c["allocated_cfp"], abs=1e-6)
+                assert d["claimedCfp"] == pytest.approx(c["allocated_cfp"], abs=1e-6)
+            else:
+                assert d["pcfValueIs"] == "basisCfp"
+                assert d["repsPerTonne"] == pytest.approx(c["reps_per_t"], abs=1e-6)
+                assert d["claimedCfp"] == pytest.approx(c["basis_cfp"] - c["reps_per_t"], abs=1e-6)
+                assert float(Decimal(doc["pcf"]["fossilGhgEmissions"])) >= c["general_cfp"] - 1e-9
         p2, p3 = v2["pcf"], v3["pcf"]
         assert v2["specVersion"] == "2.3.0" and v3["specVersion"] == "3.0.0"
         assert isinstance(v2["version"], int) and isinstance(v2["productCategoryCpc"], str)
@@ -333,11 +395,17 @@ def test_lens_tables_follow_the_scales(both: tuple[Path, Path]) -> None:
         assert p["iea_near_zero_threshold"] == pytest.approx(0.40 - 0.35 * s, abs=1e-6)
         assert p["rs_level_1_threshold"] == pytest.approx(2.80 - 2.30 * s, abs=1e-6)
         assert str(p["steelzero_lower_emission_met"]).lower() == str(p["general_cfp"] <= 2.00 - 1.65 * s).lower()
+    assert lp["non_gx_cfp"].to_dict() == pytest.approx(products["non_gx_cfp"].to_dict())
     lc = pd.read_csv(report / "lens" / "certificates.csv")
+    orders = pd.read_csv(result / "orders.csv").set_index("order_id")  # the claimed intensity is the buyer's
+    claimed = lc["certificate_id"].str.removeprefix("DRAFT-").map(orders["claimed_cfp"])
+    assert lc["claimed_cfp"].tolist() == pytest.approx(claimed.tolist())
     assert {"item_cfp_per_tonne", "item_scrap_share", "item_calculation_standard", "item_technology",
             "item_attribution", "item_same_site"} <= set(lc.columns)
     lines = pd.read_csv(report / "lens" / "lines.csv")
     assert set(lines["link"]) <= {"same site", "pooled across sites"}
+    assert set(lines["connection"]) <= {"material route", "input supply", "utility supply", "input and utility supply"}
+    assert (lines.loc[lines["evidence"].str.contains("-utility->"), "connection"] != "material route").all()
     al = pd.read_csv(result / "allocations.csv")  # the site link per line is the result's same_site
     draft = lines.assign(order_id=lines["certificate_id"].str.removeprefix("DRAFT-"))
     merged = draft.merge(al, on=["order_id", "pool_id"])
@@ -359,18 +427,32 @@ def test_disclosures_6_2_3_8_3_3_and_9(both: tuple[Path, Path]) -> None:
     for col in ("name", "location_site", "location_node", "technology", "additionality_test", "additionality_passed",
                 "period_start", "period_end", "reps_t"):
         assert col in proj.columns
-    got = proj.set_index("pool_id")["reps_t"]
-    assert got.to_dict() == pytest.approx(eligible.set_index("pool_id")["reps_t"].to_dict(), abs=1e-6)
+    got = proj.set_index("pool_id")
+    e = eligible.set_index("pool_id")
+    assert got["reps_t"].to_dict() == pytest.approx(e["reps_t"].to_dict(), abs=1e-6)
+    assert got["period_reps_t"].to_dict() == pytest.approx(e["period_reps_t"].to_dict(), abs=1e-6)
+    assert got["netted_t"].to_dict() == pytest.approx(e["netted_t"].to_dict(), abs=1e-6)
     cfps = pd.read_csv(report / "disclosures" / "three-cfps.csv")
+    assert "cfp_basis" not in cfps.columns
     products = pd.read_csv(result / "products.csv").set_index("product_id")
     for r in cfps.itertuples():
         assert r.general_cfp == pytest.approx(products.at[r.product_id, "general_cfp"])
         assert r.residual_cfp == pytest.approx(products.at[r.product_id, "residual_cfp"])
+        assert r.correction_7_3_3 == pytest.approx(products.at[r.product_id, "rep_term"])
+        assert r.non_gx_cfp == pytest.approx(products.at[r.product_id, "non_gx_cfp"])
+    notice = json.loads((report / "disclosures" / "three-cfps.json").read_text())["notice_7_3_3"]
+    reflected = products[products["rep_term"] > 0]
+    assert len(reflected) and sorted(n["product_id"] for n in notice) == sorted(reflected.index)
+    for n in notice:  # every product whose CFP reflects REPs: its correction and its non-GX CFP
+        assert (n["correction"], n["non_gx_cfp"]) == pytest.approx(
+            (reflected.at[n["product_id"], "rep_term"], reflected.at[n["product_id"], "non_gx_cfp"]))
     served = cfps[cfps["allocation_certificates"] > 0]
     assert len(served) and served["allocated_cfp_min"].notna().all()
     assert (served["allocated_cfp_min"] <= served["residual_cfp"] + 1e-9).all()
     html, _ = html_of(report / "disclosures" / "three-cfps.html")
     assert "General CFP" in html and "Residual CFP" in html and "Allocated CFP" in html and "7.3.3" in html
+    first = notice[0]
+    assert f"{first['product_id']} {first['general_cfp']:.4f} + {first['correction']:.4f} = {first['non_gx_cfp']:.4f}" in html
     scheme = json.loads((report / "disclosures" / "scheme.json").read_text())
     assert scheme["scheme_owner"] == "Kaigan Steel Corporation"
     for key in ("usage_methods", "international_standards", "data_quality", "organizational_scope",
@@ -394,13 +476,21 @@ def test_verifier_pack_recomputes_every_pool_without_gxopt(which: str, request: 
     result, report = request.getfixturevalue(which)[:2]
     pack = report / "verifier-pack"
     pools = pd.read_csv(result / "pools.csv").set_index("pool_id")
+    products = pd.read_csv(result / "products.csv").set_index("product_id")
+    pc = pd.read_csv(pack / "calculations" / "product_checks.csv").set_index("product_id")
+    assert pc["ok"].all() and pc["rep_term_recomputed"].to_dict() == pytest.approx(products["rep_term"].to_dict(),
+                                                                                   abs=1e-6)
+    claims = pd.read_csv(pack / "calculations" / "claims.csv").set_index("item")
+    assert claims.at["TOTAL", "claims_t"] == pytest.approx(
+        json.loads((result / "summary.json").read_text())["claims"]["claims_t"], abs=1e-3)
     calc = pd.read_csv(pack / "calculations" / "rep_calculation.csv").set_index("pool_id")
     assert sorted(calc.index) == sorted(pools.index)
     for pid, r in calc.iterrows():  # each step, then the REPs equal pools.csv
         assert r["baseline_emissions_t"] == pytest.approx(r["baseline_intensity"] * r["output_t"])
         assert r["gross_reduction_t"] == pytest.approx(r["baseline_emissions_t"] - r["project_emissions_t"])
-        assert r["reps_t"] == pytest.approx(max(r["gross_reduction_t"], 0) * (1 - r["uncertainty_applied"])
-                                            * r["share"], abs=1e-5)
+        u = r["uncertainty_applied"] if r["gross_reduction_t"] >= 0 else -r["uncertainty_applied"]
+        assert r["period_reps_t"] == pytest.approx(r["gross_reduction_t"] * (1 - u) * r["share"], abs=1e-5)
+        assert r["reps_t"] == pytest.approx(r["period_reps_t"] + r["netted_t"], abs=1e-5)
         assert r["reps_t"] == pytest.approx(pools.at[pid, "reps_t"], abs=1e-5), pid
     use = pd.read_csv(pack / "calculations" / "pool_use.csv").set_index("pool_id")
     assert use["remaining_t"].to_dict() == pytest.approx(pools["remaining_t"].to_dict(), abs=1e-5)
@@ -434,6 +524,8 @@ def test_ledger_pack_has_the_hash_chained_journal(ledger, tmp_path: Path) -> Non
 
     report = ledger[1]
     pack = report / "verifier-pack"
+    certs = [json.loads(x) for x in (pack / "ledger" / "certificates.jsonl").read_text().splitlines()]
+    assert all(c["basis_cfp"] is not None for c in certs)  # digests with the basis and claimed CFP re-checked
     with connect(ledger[2]).connect() as conn:
         n = conn.execute(sa.select(sa.func.count()).select_from(journal)).scalar_one()
         head = conn.execute(sa.select(journal.c.hash).order_by(journal.c.seq.desc()).limit(1)).scalar_one()
@@ -456,6 +548,188 @@ def test_ledger_pack_has_the_hash_chained_journal(ledger, tmp_path: Path) -> Non
     out = _run_recheck(copy)
     assert out.returncode == 1 and "content does not match its hash" in out.stdout
     assert (report / "plots" / "pool-timeline.png").is_file()
+
+
+# ------------------------------------------------------------- the basis, the correction and the claims
+
+
+def test_mass_balance_certificate_states_basis_correction_and_claim(case_mb: tuple[Path, Path]) -> None:
+    """The case study under GX Mass Balance (Figure 1 on a post-project CFP): General CFP 2.5, the 7.3.3
+    correction 0.5 (the 0.5 Mt already in the CFP / 1 Mt), basis 3.0, REPs 2.3 per tonne, claimable 0.7."""
+    result, report = case_mb
+    certs = pd.read_csv(report / "certificates" / "certificates.csv").set_index("order_id")
+    a = certs.loc["A-001"]
+    assert a["type"] == "reduction certificate"
+    assert (a["general_cfp"], a["rep_term"], a["basis_cfp"], a["reps_per_t"], a["claimed_cfp"]) == \
+        pytest.approx((2.5, 0.5, 3.0, 2.3, 0.7))
+    html, _ = html_of(report / "certificates" / "DRAFT-A-001.html")
+    pdf = pdf_text(report / "certificates" / "DRAFT-A-001.pdf")
+    for text in (html, pdf):
+        assert "General CFP (ch. 5) 2.5000 t-CO2e/t" in text
+        assert "7.3.3 correction, per t) +0.5000 t-CO2e/t" in text
+        assert "3.0000 t-CO2e/t = 2.5000 + 0.5000" in text
+        assert "REPs per tonne 2.3000 t-CO2e/t" in text
+        assert "0.7000 t-CO2e/t = 3.0000 - 2.3000" in text
+        assert ("General CFP 2.5000 + correction 0.5000 = basis 3.0000 t-CO2e/t; basis 3.0000 - REPs 2.3000 "
+                "t-CO2e/t = 0.7000 t-CO2e/t, the CFP the buyer may claim") in text
+        assert "reflected in that emission intensity" in text  # 7.3.3 in the guideline's words
+        assert "double counting between this steel product and steel products to which no REPs are assigned" in text
+        assert "General CFP less REPs" not in text  # the old claim (2.5 - 2.3 = 0.2) is gone
+        assert "0.2000 t-CO2e/t" not in text
+    v3 = json.loads((report / "pact" / "v3.0" / "DRAFT-A-001.json").read_text())
+    assert v3["pcf"]["pcfExcludingBiogenicUptake"] == "3"  # the basis: no certificate lowers a PCF
+    d = v3["extensions"][0]["data"]
+    assert (d["basisCfp"], d["repTerm"], d["repsPerTonne"], d["claimedCfp"]) == pytest.approx((3.0, 0.5, 2.3, 0.7))
+    lens = pd.read_csv(report / "lens" / "certificates.csv").set_index("certificate_id")
+    assert lens.at["DRAFT-A-001", "claimed_cfp"] == pytest.approx(0.7)
+
+
+def test_claims_against_actual_emissions_replace_after_allocation(fy26: tuple[Path, Path]) -> None:
+    result, report = fy26
+    c = json.loads((result / "summary.json").read_text())["claims"]
+    index, _ = html_of(report / "index.html")
+    assert f"Buyers may claim {c['claims_t']:,.0f} t-CO2e in total" in index
+    assert f"actual emissions are {c['actual_emissions_t']:,.0f} t-CO2e" in index
+    assert "no emission is counted twice" in index and f"{c['claims_margin_t']:,.0f}" in index
+    scheme = json.loads((report / "disclosures" / "scheme.json").read_text())
+    assert scheme["claims"]["claims_t"] == pytest.approx(c["claims_t"]) and scheme["claims"]["no_double_counting"]
+    info = json.loads((report / "report.json").read_text())
+    assert info["claims"]["claims_margin_t"] == pytest.approx(c["claims_margin_t"])
+    for page in report.rglob("*.html"):  # the old organization total is gone everywhere
+        text = page.read_text(encoding="utf-8")
+        assert "after allocation" not in text and "unchanged by the allocation" not in text, page
+        assert " ~> " not in text and "post-project CFP" not in text and "pre-project CFP" not in text, page
+    fig = pd.read_csv(report / "plots" / "emissions-figure3.csv").set_index("group")
+    assert fig.at["organization total", "claims_t"] == pytest.approx(c["claims_t"], abs=1.0)  # 6-decimal CFPs
+    assert fig.at["organization total", "actual_t"] == pytest.approx(c["actual_emissions_t"])
+    # 6.2.3: the REPs achieved in each period are signed; the increase is shown as an increase, and netted
+    proj = pd.read_csv(report / "disclosures" / "projects.csv", keep_default_na=False).set_index("pool_id")
+    inc = proj.loc["HG-SP-BIOCHAR@2025-12-31"]
+    assert inc["period_result"] == "increase" and inc["period_reps_t"] == pytest.approx(-8316)
+    assert inc["period_amount_t"] == pytest.approx(8316) and inc["reps_t"] == 0
+    after = proj.loc["HG-SP-BIOCHAR@2026-03-31"]
+    assert after["netted_t"] == pytest.approx(-8316) and after["reps_t"] == pytest.approx(34713 - 8316)
+    assert "increase ending 2025-12-31" in after["netting"]
+    html, _ = html_of(report / "disclosures" / "projects.html")
+    assert "increase" in html and "8,316.000" in html and "Netted" in html
+
+
+def test_ledger_without_stated_basis_falls_back_to_the_run(ledger, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Certificates issued before ledger revision 0003 have no basis_cfp / claimed_cfp: the report takes the basis
+    from the run's orders table and the claim from it and the certificate's own REPs."""
+    import sqlite3
+
+    result, _report, url, _ids, _mb = ledger
+    db = tmp_path / "old.db"
+    src, con = sqlite3.connect(url.removeprefix("sqlite:///")), sqlite3.connect(db)
+    src.backup(con)  # the whole database, write-ahead log included
+    src.close()
+    con.execute("update certificates set basis_cfp = null, claimed_cfp = null")
+    con.commit()
+    con.close()
+    report = build_report(result, tmp_path / "report", db_url=f"sqlite:///{db}")
+    certs = pd.read_csv(report / "certificates" / "certificates.csv")
+    orders = pd.read_csv(result / "orders.csv").set_index("order_id")
+    assert certs["basis_cfp"].tolist() == pytest.approx(certs["order_id"].map(orders["basis_cfp"]).tolist())
+    mb = certs[certs["method"] == "mass_balance"]
+    assert len(mb) and mb["claimed_cfp"].tolist() == pytest.approx(
+        (mb["basis_cfp"] - mb["reps_t"] / mb["tonnage_t"]).tolist())
+    al = certs[certs["method"] == "allocation"]
+    assert al["claimed_cfp"].tolist() == pytest.approx(al["allocated_cfp"].tolist())
+
+
+# ------------------------------------------------------------------------------ recheck.py, stdlib only
+
+
+@pytest.mark.parametrize("which", ["case", "both", "fy26", "figure1", "case_mb"])
+def test_recheck_passes_on_the_shipped_scenarios(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    shutil.copytree(request.getfixturevalue(which)[1] / "verifier-pack", pack)
+    out = _run_recheck(pack)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for check in ("reps", "pool_use", "physical_connection", "products", "orders", "claims"):
+        assert f"ok   {check}:" in out.stdout, out.stdout
+    assert json.loads((pack / "calculations" / "verify.json").read_text())["ok"]
+
+
+def _edit_csv(file: Path, change) -> None:  # type: ignore[no-untyped-def]
+    frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+    change(frame)
+    frame.to_csv(file, index=False)
+
+
+def _claimed(f: pd.DataFrame) -> None:
+    i = f.index[(f["method"] == "mass_balance") & (f["reps_t"].astype(float) > 0)][0]
+    f.loc[i, "claimed_cfp"] = str(float(f.loc[i, "claimed_cfp"]) - 0.1)  # as if against the General CFP
+
+
+def _unnetted(f: pd.DataFrame) -> None:
+    i = f.index[f["pool_id"] == "HG-SP-BIOCHAR@2026-03-31"][0]  # 34,713 before netting the 8,316 increase
+    f.loc[i, "reps_t"] = f.loc[i, "period_reps_t"]
+    f.loc[i, "remaining_t"] = str(float(f.loc[i, "reps_t"]) - float(f.loc[i, "used_t"]))  # use still reconciles
+
+
+def _by_product(kind: str):  # type: ignore[no-untyped-def]
+    def change(f: pd.DataFrame) -> None:
+        i = f.index[f["evidence"].str.startswith("HG_BF1 > HG_BOF > HG_CC1 > HG_HSM")][0]
+        # HG_BF1 -> HG_PP is blast-furnace gas sent to the power plant: a by-product, never a connection
+        f.loc[i, "evidence"] = f.loc[i, "evidence"].replace(
+            "HG_BF1 > HG_BOF > HG_CC1 > HG_HSM", f"HG_BF1 -{kind}-> HG_PP -utility-> HG_HSM", 1)
+    return change
+
+
+@pytest.mark.parametrize("file, change, check, words", [
+    ("orders.csv", _claimed, "orders", "claimed_cfp"),
+    ("pools.csv", _unnetted, "reps", "REPs after netting"),
+    ("allocations.csv", _by_product("utility"), "physical_connection", "only byproduct"),
+    ("allocations.csv", _by_product("byproduct"), "physical_connection", "by-product flow, which never connects"),
+], ids=["claimed_cfp", "reps_above_netted", "by_product_as_utility", "by_product_step"])
+def test_recheck_fails_on_tampered_results(fy26: tuple[Path, Path], tmp_path: Path, file: str, change,  # type: ignore[no-untyped-def]
+                                           check: str, words: str) -> None:
+    pack = tmp_path / "pack"
+    shutil.copytree(fy26[1] / "verifier-pack", pack)
+    _edit_csv(pack / "results" / file, change)
+    out = _run_recheck(pack)
+    assert out.returncode == 1, out.stdout
+    assert f"FAIL {check}" in out.stdout and words in out.stdout, out.stdout
+
+
+def test_recheck_re_performs_signed_periods_side_uncertainties_and_netting(spec, make, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A project with a reduction, an increase, a reduction (netted backwards, then forwards), and a second
+    project with side uncertainties: recheck.py agrees with the engine pool by pool, without gxopt."""
+    spec["project_periods.csv"] = [
+        {"project_id": "HBI", "period_start": s, "period_end": e, "baseline_intensity": 2.0, "output_t": 250,
+         "project_emissions_t": 500 - a, "uncertainty": 0.1, "baseline_uncertainty": "", "project_uncertainty": ""}
+        for s, e, a in (("2025-04-01", "2025-06-30", 60), ("2025-07-01", "2025-09-30", -150),
+                        ("2025-10-01", "2025-12-31", 40), ("2026-01-01", "2026-03-31", 200))]
+    spec["project_periods.csv"].append(
+        {"project_id": "EAF", "period_start": "2025-04-01", "period_end": "2026-03-31", "baseline_intensity": 0.5,
+         "output_t": 400, "project_emissions_t": 150, "uncertainty": "", "baseline_uncertainty": 0.02,
+         "project_uncertainty": 0.03})
+    gxopt.run(make(spec), out=tmp_path / "result")
+    report = build_report(tmp_path / "result", tmp_path / "report")
+    pools = pd.read_csv(tmp_path / "result" / "pools.csv").set_index("pool_id")
+    assert pools.at["HBI@2025-09-30", "period_reps_t"] == pytest.approx(-165)  # raised by the uncertainty
+    assert pools.at["EAF@2026-03-31", "reps_t"] == pytest.approx(200 * 0.98 - 150 * 1.03)
+    calc = pd.read_csv(report / "verifier-pack" / "calculations" / "rep_calculation.csv").set_index("pool_id")
+    for col in ("period_reps_t", "netted_t", "reps_t"):
+        assert calc[col].to_dict() == pytest.approx(pools[col].to_dict(), abs=1e-6), col
+    assert calc.at["EAF@2026-03-31", "rule"].startswith("side uncertainties")
+    out = _run_recheck(report / "verifier-pack")
+    assert out.returncode == 0, out.stdout
+
+
+def test_recheck_netting_order() -> None:
+    from gxopt.report.recheck import net_periods, parse_evidence
+
+    # a deficit goes to the latest earlier periods first, then waits for later ones
+    assert net_periods([100, 50, -120, 40]) == ([30, 0, 0, 40], [-70, -50, 0, 0])
+    assert net_periods([-100, 400]) == ([0, 300], [0, -100])
+    assert net_periods([100, -150, 30]) == ([0, 0, 0], [-100, 0, -30])  # nets to an increase: nothing
+    assert parse_evidence("HG_CO -input-> HG_SP -input-> HG_BF1 > HG_BOF") == (
+        ["HG_CO", "HG_SP", "HG_BF1", "HG_BOF"], ["input", "input", "material"])
+    assert parse_evidence("A-O2 -utility-> A-BOF > A-CC") == (["A-O2", "A-BOF", "A-CC"], ["utility", "material"])
+    assert parse_evidence("HG_HSM") == (["HG_HSM"], [])
 
 
 # ------------------------------------------------------------------------------- bad inputs, atomic writes

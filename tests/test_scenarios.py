@@ -28,6 +28,8 @@ def test_scenario_runs_and_writes(name: str, tmp_path: Path) -> None:
     assert summary["verified"] is True
     t = summary["totals"]
     assert t["emissions_after_allocation_t"] >= t["emissions_general_t"] - 1e-6  # 8.1
+    c = summary["claims"]  # 7.3.3, 8.1: no double counting across both methods
+    assert c["claims_t"] >= c["actual_emissions_t"] - 1e-6 * abs(c["actual_emissions_t"])
     al = pd.read_csv(tmp_path / "out" / "allocations.csv")
     assert al["evidence"].notna().all()
     assert len(r.orders) == len(pd.read_csv(tmp_path / "out" / "orders.csv"))
@@ -43,7 +45,9 @@ def test_realistic_scenario_exercises_every_rule() -> None:
     o = r.orders
     assert set(o["method"]) == {"mass_balance", "allocation"}
     assert (o["status"] == "filled").any() and (o["status"] == "unfilled").any()
-    assert (r.allocations["evidence"].str.contains("~>")).any()  # a utility-path connection
+    assert (r.allocations["evidence"].str.contains(" -utility-> ")).any()  # through a utility (power plant)
+    assert (r.allocations["evidence"].str.contains(" -input-> ")).any()  # through a feeder (sinter plant)
+    assert (p["period_reps_t"] < 0).any() and (p["netted_t"] < 0).any()  # an increase netted (ch. 6)
     used = p[p["used_run_t"] > 0]
     assert not used["project_id"].isin(r.results.projects.loc[~r.results.projects["eligible"], "project_id"]).any()
 

@@ -75,8 +75,8 @@ def export(conn: sa.Connection, out: str | Path) -> dict[str, Any]:
     c = pd.read_sql(sa.select(certificates).order_by(certificates.c.certificate_id), conn)
     c["reps_t"] = c["reps_g"] / G_PER_T
     cert_cols = ["certificate_id", "order_id", "method", "customer", "product_id", "tonnage_t", "reps_t",
-                 "general_cfp", "residual_cfp", "allocated_cfp", "alpha", "gx_tonnage_t", "status", "batch_id",
-                 "issued_at", "voided_at", "void_reason"]
+                 "general_cfp", "residual_cfp", "allocated_cfp", "basis_cfp", "claimed_cfp", "alpha", "gx_tonnage_t",
+                 "status", "batch_id", "issued_at", "voided_at", "void_reason"]
     ln = pd.read_sql(sa.select(certificate_lines).order_by(certificate_lines.c.certificate_id,
                                                            certificate_lines.c.line_no), conn)
     ln["reps_t"] = ln["reps_g"] / G_PER_T

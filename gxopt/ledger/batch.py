@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from gxopt.eligibility import order_caps
 from gxopt.io import input_digest
 from gxopt.ledger import certificates as certs
-from gxopt.eligibility import order_caps
-from gxopt.ledger import holds
+from gxopt.ledger import holds, netting
 from gxopt.ledger import journal as jr
 from gxopt.ledger.db import LedgerError, connect, now, writer
-from gxopt.ledger.tables import G_PER_T, batches, certificates, pool_balance, pools
+from gxopt.ledger.tables import G_PER_T, batches, certificate_lines, certificates, journal, pool_balance, pools
 from gxopt.pipeline import load, run
 from gxopt.reps import compute_pools
 from gxopt.results import order_cfps
@@ -162,37 +162,170 @@ def _credit(conn: sa.Connection, pools_now: pd.DataFrame, projects: pd.DataFrame
 
     A pool entering the ledger brings its earlier use from ``account.csv`` with it (one ``issue`` entry
     marked legacy, rounded up); after that the ledger, not account.csv, is the account.
+
+    A re-verification changes a pool's booking (credited + adjusted) to its newly verified REPs by an
+    ``adjust`` entry, but a balance never goes below zero. Since increases are included (6), a newly
+    verified period with a net increase lowers the project's earlier pools, possibly below what they have
+    already issued. Then (the rule of :mod:`gxopt.ledger.netting`, per project):
+
+    - that pool is adjusted down to exactly zero remaining (never below), and the rest of its shortfall
+      (REPs on its certificates beyond its new REPs) is taken from the same project's other pools'
+      remaining balances (less what active quote holds reserve), in the netting order of
+      :func:`gxopt.reps.net_increases`: first its latest earlier pools, most recent first, then its
+      later pools in time order; each take is its own ``adjust`` entry whose reason names the pool it
+      covers and the rule ("net increase netted against the project's other periods (6: increases
+      included)");
+    - if the project's remaining balances together cannot absorb the shortfall (REPs already on issued
+      certificates exceed the project's new net total), the batch is refused as a whole with a
+      :class:`LedgerError` naming the project, the shortfall and the certificates holding its REPs;
+      nothing is written (the batch is one transaction).
+
+    The netting is recomputed from the balances every batch: a rerun with the same inputs journals
+    nothing, and a void on a netted pool gives the taken REPs back to the pools they came from.
     """
     known = {r.pool_id: r for r in conn.execute(sa.select(pool_balance))}
-    credited = adjusted = 0
+    credited = 0
     ready = pools_now[pools_now["certifiable"] & pools_now["ended"]]
     for p in ready.itertuples():
-        grams = int(p.reps_t * G_PER_T // 1)
+        if p.pool_id in known:
+            continue
+        grams = _grams(p.reps_t)
         verifier, statement = projects.at[p.project_id, "verifier"], projects.at[p.project_id, "statement_id"]
-        if p.pool_id not in known:
-            conn.execute(sa.insert(pools).values(
-                pool_id=p.pool_id, project_id=p.project_id, period_start=p.period_start.date(),
-                period_end=p.period_end.date(), gas=p.gas, verifier=verifier, statement_id=statement,
-                expires=p.mb_expires.date()))
-            conn.execute(sa.insert(pool_balance).values(pool_id=p.pool_id, credited_g=0, adjusted_g=0, issued_g=0,
-                                                        reversed_g=0, expired_g=0, remaining_g=0))
-            jr.append(conn, "credit", grams, pool_id=p.pool_id, batch_id=batch_id,
-                      meta={"project_id": p.project_id, "period_start": str(p.period_start.date()),
-                            "period_end": str(p.period_end.date()), "gas": p.gas, "reps_t": p.reps_t,
-                            "verifier": verifier, "statement_id": statement})
-            before = float(p.used_t)
-            if before > 0:  # use recorded in account.csv before this pool entered the ledger
-                jr.append(conn, "issue", int(-(-before * G_PER_T // 1)), pool_id=p.pool_id, batch_id=batch_id,
-                          reason="used before the ledger (account.csv)", meta={"legacy": True, "used_t": before})
-            credited += 1
+        conn.execute(sa.insert(pools).values(
+            pool_id=p.pool_id, project_id=p.project_id, period_start=p.period_start.date(),
+            period_end=p.period_end.date(), gas=p.gas, verifier=verifier, statement_id=statement,
+            expires=p.mb_expires.date()))
+        conn.execute(sa.insert(pool_balance).values(pool_id=p.pool_id, credited_g=0, adjusted_g=0, issued_g=0,
+                                                    reversed_g=0, expired_g=0, remaining_g=0))
+        jr.append(conn, "credit", grams, pool_id=p.pool_id, batch_id=batch_id,
+                  meta={"project_id": p.project_id, "period_start": str(p.period_start.date()),
+                        "period_end": str(p.period_end.date()), "gas": p.gas, "reps_t": p.reps_t,
+                        "verifier": verifier, "statement_id": statement})
+        before = float(p.used_t)
+        if before > 0:  # use recorded in account.csv before this pool entered the ledger
+            jr.append(conn, "issue", int(-(-before * G_PER_T // 1)), pool_id=p.pool_id, batch_id=batch_id,
+                      reason="used before the ledger (account.csv)", meta={"legacy": True, "used_t": before})
+        credited += 1
+    entries, refusals = [], []
+    for project_id, rows in ready.groupby("project_id", sort=True):
+        accounts = _accounts(conn, rows)
+        p_ = netting.plan(list(accounts.values()))
+        if p_.uncovered_g > 0:
+            refusals.append(_refusal(conn, project_id, rows, accounts, p_))
+            continue
+        entries += _adjust_entries(rows, accounts, p_)
+    if refusals:
+        raise LedgerError("\n".join(refusals))
+    # per pool every intermediate balance stays >= its final one (>= 0): raises first, then cuts
+    for pool_id, amount, reason, meta in sorted(entries, key=lambda e: e[1] < 0):
+        jr.append(conn, "adjust", amount, pool_id=pool_id, batch_id=batch_id, reason=reason, meta=meta)
+    return credited, len({e[0] for e in entries})
+
+
+def _grams(reps_t: float) -> int:
+    """Whole grams of a pool's REPs, rounded down (conservative)."""
+    return int(reps_t * G_PER_T // 1)
+
+
+def _accounts(conn: sa.Connection, rows: pd.DataFrame) -> dict[str, netting.Account]:
+    """The ledger accounts of one project's ready pools, with what netting has already taken from each."""
+    ids = list(rows["pool_id"])
+    bal = {r.pool_id: r for r in conn.execute(sa.select(pool_balance).where(pool_balance.c.pool_id.in_(ids)))}
+    held = holds.held_by_pool(conn)
+    taken: dict[str, dict[str, int]] = {}
+    recorded: dict[str, int] = {}
+    for e in conn.execute(sa.select(journal.c.pool_id, journal.c.kind, journal.c.amount_g, journal.c.meta).where(
+            journal.c.kind.in_(("credit", "adjust")), journal.c.pool_id.in_(ids)).order_by(journal.c.seq)):
+        meta = json.loads(e.meta)
+        if "reps_t" in meta:
+            recorded[e.pool_id] = _grams(float(meta["reps_t"]))
+        src = meta.get("netted_for")
+        if src:
+            t = taken.setdefault(e.pool_id, {})
+            t[src] = t.get(src, 0) - int(e.amount_g)
+    return {p.pool_id: netting.Account(
+        pool_id=p.pool_id, period_end=p.period_end.date(), verified_g=_grams(p.reps_t),
+        booked_g=int(bal[p.pool_id].credited_g + bal[p.pool_id].adjusted_g),
+        used_g=int(bal[p.pool_id].issued_g - bal[p.pool_id].reversed_g), expired_g=int(bal[p.pool_id].expired_g),
+        remaining_g=int(bal[p.pool_id].remaining_g), held_g=held.get(p.pool_id, 0),
+        taken_g={k: v for k, v in taken.get(p.pool_id, {}).items() if v}, recorded_g=recorded.get(p.pool_id))
+        for p in rows.itertuples()}
+
+
+def _t(grams: int) -> str:
+    return f"{grams / G_PER_T:,.6f} t-CO2e"
+
+
+def _adjust_entries(rows: pd.DataFrame, accounts: dict[str, netting.Account],
+                    plan: netting.Plan) -> list[tuple[str, int, str, dict[str, Any]]]:
+    """The ``adjust`` entries that bring one project's pools to the plan: (pool_id, grams, reason, meta).
+
+    Per pool: one entry per clamped pool whose netted take from it changes (naming that pool and the rule),
+    and one entry for the rest (its own re-verification; for a clamped pool: down to zero remaining, which
+    is a zero-amount entry recording the new REPs when the pool had nothing left).
+    """
+    reps_t = dict(zip(rows["pool_id"], rows["reps_t"], strict=True))
+    order = sorted(accounts.values(), key=lambda a: (a.period_end, a.pool_id))
+    out: list[tuple[str, int, str, dict[str, Any]]] = []
+    rest: list[tuple[str, int, str, dict[str, Any]]] = []
+    for a in order:
+        new_takes = {src: g for (giver, src), g in plan.takes.items() if giver == a.pool_id}
+        netted = 0
+        for src in list(new_takes) + [s for s in a.taken_g if s not in new_takes]:
+            change = new_takes.get(src, 0) - a.taken_g.get(src, 0)
+            if not change:
+                continue
+            why = (f"covers the shortfall of pool {src}" if change > 0
+                   else f"returned: pool {src} needs {_t(-change)} less")
+            out.append((a.pool_id, -change, f"{netting.RULE}: {why}",
+                        {"netted_for": src, "taken_t": new_takes.get(src, 0) / G_PER_T,
+                         "reps_t": float(reps_t[a.pool_id])}))
+            netted -= change
+        left = plan.target_g[a.pool_id] - a.booked_g - netted
+        if not left and a.recorded_g == a.verified_g:
+            continue  # nothing changed (a changed verification is journaled even when the booking stays)
+        meta: dict[str, Any] = {"reps_t": float(reps_t[a.pool_id])}
+        if plan.target_g[a.pool_id] == a.floor_g and a.verified_g < a.floor_g:
+            short = plan.shortfall_g.get(a.pool_id, 0)
+            meta |= {"issued_t": a.used_g / G_PER_T, "shortfall_t": short / G_PER_T,
+                     "netted_to": {g: v / G_PER_T for (g, src), v in plan.takes.items() if src == a.pool_id}}
+            reason = (f"re-verification: the pool's REPs ({_t(a.verified_g)}) are below what it has already issued "
+                      f"({_t(a.used_g)}) or written off: "
+                      + ("adjusted down to zero remaining, never below" if left else "it stays at zero remaining"))
+            if short:
+                reason += f"; its shortfall of {_t(short)} is a {netting.RULE}"
+            rest.append((a.pool_id, left, reason, meta))
+        elif a.recorded_g == a.verified_g:  # was held above its REPs for its certificates; no longer needed
+            rest.append((a.pool_id, left, f"back to its verified REPs ({_t(a.verified_g)}): its certificates no "
+                         f"longer need more than that (the {netting.RULE} is released)", meta))
         else:
-            b = known[p.pool_id]
-            delta = grams - int(b.credited_g + b.adjusted_g)
-            if delta:
-                jr.append(conn, "adjust", delta, pool_id=p.pool_id, batch_id=batch_id,
-                          reason="re-verification changed the pool's REPs", meta={"reps_t": p.reps_t})
-                adjusted += 1
-    return credited, adjusted
+            rest.append((a.pool_id, left, "re-verification changed the pool's REPs", meta))
+    # story order: a clamped pool's own entry first, then the takes covering it, then the plain adjusts
+    clamped = [e for e in rest if "shortfall_t" in e[3]]
+    pos = {a.pool_id: i for i, a in enumerate(order)}
+    out.sort(key=lambda e: pos.get(e[3]["netted_for"], len(pos)))
+    return clamped + out + [e for e in rest if "shortfall_t" not in e[3]]
+
+
+def _refusal(conn: sa.Connection, project_id: str, rows: pd.DataFrame, accounts: dict[str, netting.Account],
+             plan: netting.Plan) -> str:
+    """Why the batch cannot absorb a project's shortfall, and what the operator can do about it."""
+    total = sum(a.verified_g for a in accounts.values())
+    used = sum(a.used_g for a in accounts.values())
+    q = (sa.select(certificates.c.certificate_id).distinct()
+         .join(certificate_lines, certificate_lines.c.certificate_id == certificates.c.certificate_id)
+         .where(certificates.c.status == "issued", certificate_lines.c.project_id == project_id)
+         .order_by(certificates.c.certificate_id))
+    ids = [r.certificate_id for r in conn.execute(q)]
+    shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "") if ids else "none"
+    held = (f" ({_t(plan.blocked_by_holds_g)} of its remaining balances is reserved by quote holds and was not "
+            "taken)") if plan.blocked_by_holds_g else ""
+    return (f"re-verification of project {project_id}: its new net total of REPs is {_t(total)}, but {_t(used)} "
+            f"of its REPs are already on issued certificates (or were used before the ledger); its other periods' "
+            f"remaining balances cannot absorb a shortfall of {_t(plan.uncovered_g)} "
+            f"(6: increases included){held}. Certificates holding its REPs: {shown}. Void certificates holding at "
+            f"least {_t(plan.uncovered_g)} of them (gxopt ledger void CERTIFICATE --reason ... --db ...), then "
+            "re-run the batch. Nothing was written.")
 
 
 def _expire(conn: sa.Connection, as_of: pd.Timestamp, batch_id: str) -> int:

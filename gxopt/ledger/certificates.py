@@ -19,12 +19,21 @@ from gxopt.ledger.tables import G_PER_T, attribute_transfers, certificate_lines,
 
 CERT_FIELDS = ("certificate_id", "order_id", "method", "customer", "product_id", "tonnage_t", "reps_g", "general_cfp",
                "residual_cfp", "allocated_cfp", "alpha", "gx_tonnage_t", "batch_id", "issued_at")
+# Stated since revision 0003; part of the digest only when present, so certificates issued before (NULL) keep
+# the digest written into their issue entries.
+OPTIONAL_CERT_FIELDS = ("basis_cfp", "claimed_cfp")
 LINE_FIELDS = ("line_no", "pool_id", "project_id", "period_end", "gas", "reps_g", "evidence")
 
 
 def digest(cert: dict[str, Any], lines: list[dict[str, Any]]) -> str:
-    """SHA-256 over a certificate's issued content and its lines (status fields excluded)."""
-    body = {"certificate": {k: cert.get(k) for k in CERT_FIELDS},
+    """SHA-256 over a certificate's issued content and its lines (status fields excluded).
+
+    :data:`OPTIONAL_CERT_FIELDS` count only when not None: a certificate without them has the same digest
+    as before they existed.
+    """
+    content = {k: cert.get(k) for k in CERT_FIELDS}
+    content |= {k: cert[k] for k in OPTIONAL_CERT_FIELDS if cert.get(k) is not None}
+    body = {"certificate": content,
             "lines": [{k: ln.get(k) for k in LINE_FIELDS} for ln in sorted(lines, key=lambda x: x["line_no"])]}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
@@ -74,6 +83,8 @@ def issue(conn: sa.Connection, *, org_code: str, year: int, batch_id: str, order
             "residual_cfp": _opt(order["residual_cfp"]), "allocated_cfp": _opt(order["allocated_cfp"]),
             "alpha": float(order["alpha"]), "gx_tonnage_t": float(order["gx_tonnage_t"]), "batch_id": batch_id,
             "issued_at": issued_at}
+    # basis and claimed CFP per t (7.3.3, 8.1.1): from the run's orders table when it has them
+    cert |= {k: _opt(order.get(k)) for k in OPTIONAL_CERT_FIELDS}
     line_rows = [{"certificate_id": cid, "line_no": i + 1, "pool_id": r.pool_id, "project_id": r.project_id,
                   "period_end": pd.Timestamp(r.period_end).date(), "gas": r.gas, "reps_g": int(r.reps_g),
                   "evidence": r.evidence} for i, r in enumerate(lines.itertuples())]
@@ -123,12 +134,18 @@ def transfer(conn: sa.Connection, certificate_id: str, to_customer: str, reps_t:
              from_transfer: str | None = None) -> str:
     """Record a customer's attribute certificate for a secondary customer (7.5); return the transfer id.
 
-    The total passed on from a certificate (or from an earlier transfer, for chains further down) never
-    exceeds what it holds.
+    Only reduction certificates (GX Mass Balance) carry attributes that can be passed on: under GX Allocation
+    the Allocated CFP is embodied in the product without passing through reduction certificates (8.5), so a
+    CFP certificate is refused. The total passed on from a certificate (or from an earlier transfer, for
+    chains further down) never exceeds what it holds.
     """
     cert = conn.execute(sa.select(certificates).where(certificates.c.certificate_id == certificate_id)).mappings().first()
     if cert is None or cert["status"] != "issued":
         msg = f"no issued certificate {certificate_id}"
+        raise LedgerError(msg)
+    if cert["method"] == "allocation":
+        msg = (f"{certificate_id} is a CFP certificate (GX Allocation): its Allocated CFP is embodied in the product, "
+               "not a reduction certificate, so no attributes can be passed on (7.5, 8.5)")
         raise LedgerError(msg)
     amount = int(round(reps_t * G_PER_T))
     if amount <= 0:

@@ -82,6 +82,9 @@ certificates = sa.Table(
     sa.Column("issued_at", sa.String(40), nullable=False),
     sa.Column("voided_at", sa.String(40)),
     sa.Column("void_reason", sa.Text),
+    # revision 0003; NULL on certificates issued before it (their digests do not include them)
+    sa.Column("basis_cfp", sa.Float),  # General CFP + REPs already reflected in it, per t (= residual_cfp, 8.3.3)
+    sa.Column("claimed_cfp", sa.Float),  # the CFP per t the buyer may use (7.3.3; the Allocated CFP, 8.1.1)
     sa.CheckConstraint("status in ('issued','void')", name="ck_certificate_status"),
     sa.CheckConstraint("method in ('mass_balance','allocation')", name="ck_certificate_method"),
     sa.CheckConstraint("reps_g > 0", name="ck_certificate_positive"),

@@ -71,8 +71,9 @@ def define_order_cap(m: pyo.ConcreteModel, elig: Eligibility) -> None:
 
     .. math:: \sum_{a: o(a)=o} x_a \le C_o \quad \forall o
 
-    Mass balance: :math:`C_o = T_o (s1 + s2)` (7.3.2: never above the product's intensity, never the
-    upstream scope 3 part). Allocation: :math:`C_o = \alpha^{max}_o T_o (s1 + s2 + s3^{alloc} + R_k)`
+    Mass balance: :math:`C_o = T_o (s1 + s2 + R_k)` (7.3.2: never above the product's scope 1+2 intensity on
+    the pre-project basis, General CFP + the REPs :math:`R_k` it already contains; never the upstream
+    scope 3 part). Allocation: :math:`C_o = \alpha^{max}_o T_o (s1 + s2 + s3^{alloc} + R_k)`
     with :math:`\alpha \le 1`, so the scope 1+2 part never falls below zero (8.1.1, 8.3.2). Both are
     also capped by ``requested_reps_t``.
     """

@@ -139,8 +139,9 @@ def _write_all(data: ReportData, root: Path) -> None:
                else "CFP certificate", "status": c.status, "method": c.method, "order_id": c.order_id,
                "customer": c.customer, "product_id": c.product_id, "product_name": c.product.get("name", ""),
                "site": c.product.get("site", ""), "tonnage_t": c.tonnage_t, "reps_t": c.reps_t,
-               "reps_per_t": c.reps_per_t, "gas": c.gases, "general_cfp": c.general_cfp,
-               "residual_cfp": c.residual_cfp, "allocated_cfp": c.allocated_cfp, "alpha": c.alpha,
+               "reps_per_t": c.reps_per_t, "gas": c.gases, "general_cfp": c.general_cfp, "rep_term": c.rep_term,
+               "basis_cfp": c.basis_cfp, "residual_cfp": c.residual_cfp, "allocated_cfp": c.allocated_cfp,
+               "alpha": c.alpha,
                "gx_tonnage_t": c.gx_tonnage_t, "reduction_achieved_t": c.reduction_t, "claimed_cfp": c.claimed_cfp,
                "site_link": lz["site_link"], "issued_at": c.issued_at or None, "voided_at": c.voided_at or None,
                "void_reason": c.void_reason or None, "digest": c.digest or None, "certifiable": c.certifiable,
@@ -170,7 +171,8 @@ def _write_all(data: ReportData, root: Path) -> None:
         index_rows.append({"id": c.certificate_id, "slug": c.slug, "type": "reduction" if c.kind == "reduction"
                            else "CFP", "status": c.status, "customer": c.customer, "product": c.product_id,
                            "tonnage": c.tonnage_t, "reps": c.reps_t, "general": c.general_cfp,
-                           "allocated": c.allocated_cfp, "link": lz["site_link"], "pact": has_pact})
+                           "basis": c.basis_cfp, "claimed": c.claimed_cfp, "link": lz["site_link"],
+                           "pact": has_pact})
     if pact_problems:  # a bug, never a user error: the documents would not conform
         msg = "PACT documents miss required fields: " + "; ".join(pact_problems[:5])
         raise RuntimeError(msg)
@@ -193,6 +195,7 @@ def _write_all(data: ReportData, root: Path) -> None:
     order_cfps = disclosure.order_cfp_table(data)
     scheme = disclosure.scheme_information(data, projects)
     notice = disclosure.non_gx_notice(data, cfps)
+    claims = disclosure.claims_block(data)
     _csv(projects, ddir / "projects.csv")
     _csv(not_counted, ddir / "projects-not-counted.csv")
     _json({"clause": "JISF 6.2.3", "organization": data.organization, "projects": disclosure.records(projects),
@@ -201,9 +204,9 @@ def _write_all(data: ReportData, root: Path) -> None:
     _csv(order_cfps, ddir / "three-cfps-orders.csv")
     _json({"clause": "JISF 8.3.3", "unit": "t-CO2e/t", "organization": data.organization,
            "products": disclosure.records(cfps), "allocation_orders": disclosure.records(order_cfps),
-           "notice_7_3_3": notice}, ddir / "three-cfps.json")
+           "notice_7_3_3": notice, "organization_claims": claims}, ddir / "three-cfps.json")
     _json(scheme, ddir / "scheme.json")
-    _write_disclosure_pages(data, ctx, ddir, projects, not_counted, cfps, order_cfps, notice, scheme)
+    _write_disclosure_pages(data, ctx, ddir, projects, not_counted, cfps, order_cfps, notice, scheme, claims)
     files += ["disclosures/projects.csv", "disclosures/projects.json", "disclosures/projects-not-counted.csv",
               "disclosures/three-cfps.csv", "disclosures/three-cfps.json", "disclosures/three-cfps-orders.csv",
               "disclosures/scheme.json"]
@@ -249,6 +252,7 @@ def _write_all(data: ReportData, root: Path) -> None:
     files += ["verifier-pack/recheck_results.json", "verifier-pack/calculations/rep_calculation.csv",
               "verifier-pack/calculations/pool_use.csv", "verifier-pack/calculations/reconciliation.csv",
               "verifier-pack/calculations/order_checks.csv", "verifier-pack/calculations/connection_checks.csv",
+              "verifier-pack/calculations/product_checks.csv", "verifier-pack/calculations/claims.csv",
               "verifier-pack/calculations/verify.json"]
     if data.ledger is not None:
         files += ["verifier-pack/ledger/journal.csv", "verifier-pack/ledger/balances.csv"]
@@ -265,22 +269,27 @@ def _write_all(data: ReportData, root: Path) -> None:
     check_rows.append(("gxopt independent verification (re-run)",
                        {"ok": checks["gxopt_verify"]["ok"], "problems": checks["gxopt_verify"]["violations"]}))
     t = data.summary.get("totals", {})
+    claims = disclosure.claims_block(data)
     active = [c for c in data.certificates if c.status != "void"]
     cards = [("certificates" + (" (draft)" if data.mode == "draft" else " issued"),
               f"{counts['draft'] if data.mode == 'draft' else counts['issued']:,}"),
              ("REPs on certificates, t-CO2e", f"{sum(c.reps_t for c in active):,.0f}"),
              ("steel covered, t", f"{sum(c.tonnage_t for c in active):,.0f}"),
              ("REPs of usable pools, t-CO2e", f"{t.get('usable_available_t', 0):,.0f}"),
-             ("emissions actual / after allocation, t-CO2e",
-              f"{t.get('emissions_general_t', 0):,.0f} / {t.get('emissions_after_allocation_t', 0):,.0f}"),
+             ("buyers' claims (both methods) / actual emissions, t-CO2e",
+              f"{claims.get('claims_t', 0):,.0f} / {claims.get('actual_emissions_t', 0):,.0f}"),
+             ("margin: REPs not yet claimed, t-CO2e" if claims["no_double_counting"]
+              else "claims BELOW actual: counted twice, t-CO2e", f"{claims.get('claims_margin_t', 0):+,.0f}"),
              ("REP lines from the product's own site",
               f"{_share_same_site(data):.0%}" if any(c.lines for c in active) else "–")]
     lens_rows = disclosure.records(lp.assign(
         steelzero=lp["steelzero_lower_emission_met"], near_zero=lp["iea_near_zero_met"]))
-    lens_table = {"caption": "", "note": "General CFP per product (embodied, physical) at its scrap share; "
-                                         "thresholds in t-CO2e per t of crude steel.",
+    lens_table = {"caption": "", "note": "General CFP per product (embodied, physical) at its scrap share, and "
+                                         "its non-GX CFP (General + 7.3.3 correction); thresholds in t-CO2e per t "
+                                         "of crude steel.",
                   "columns": [("product_id", "Product", "text"), ("site", "Site", "text"),
                               ("scrap_share", "Scrap share", "pct"), ("general_cfp", "General CFP", "cfp"),
+                              ("non_gx_cfp", "non-GX CFP", "cfp"),
                               ("steelzero_lower_emission_threshold", "SteelZero / RS2 threshold", "cfp"),
                               ("steelzero", "meets SteelZero lower-emission", "bool"),
                               ("iea_near_zero_threshold", "IEA near-zero threshold", "cfp"),
@@ -294,7 +303,7 @@ def _write_all(data: ReportData, root: Path) -> None:
               "input_sha256": data.summary.get("input_sha256"),
               "ledger": None if data.ledger is None else {"url": data.ledger.url, "head": data.ledger.head,
                                                           "audit_problems": data.ledger.audit_problems},
-              "counts": counts, "checks": checks, "notes": data.notes, "files": files,
+              "counts": counts, "checks": checks, "claims": claims, "notes": data.notes, "files": files,
               "plots": [p["file"] for p in plot_items]}
     _json(report, root / MARKER)
     zip_size = _size((root / "verifier-pack.zip").stat().st_size)
@@ -303,7 +312,7 @@ def _write_all(data: ReportData, root: Path) -> None:
         mode=data.mode, ledger_url=data.ledger.url if data.ledger else "",
         ledger_head=data.ledger.head["hash"][:16] if data.ledger else "",
         audit_problems=data.ledger.audit_problems if data.ledger else [], counts=counts, notes=data.notes,
-        cards=cards, plots=plot_items, certificates=index_rows, lens_note=lens.BOUNDARY_NOTE, lens_table=lens_table,
+        cards=cards, claims=claims, plots=plot_items, certificates=index_rows, lens_note=lens.BOUNDARY_NOTE, lens_table=lens_table,
         pact_count=len(v2_docs), zip_size=zip_size, checks=check_rows, files=files), encoding="utf-8")
 
 
@@ -315,7 +324,7 @@ def _share_same_site(data: ReportData) -> float:
 
 def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, projects: pd.DataFrame,
                             not_counted: pd.DataFrame, cfps: pd.DataFrame, order_cfps: pd.DataFrame,
-                            notice: list[dict[str, Any]], scheme: dict[str, Any]) -> None:
+                            notice: list[dict[str, Any]], scheme: dict[str, Any], claims: dict[str, Any]) -> None:
     incomplete = projects[~projects["disclosure_complete"]]["project_id"].unique().tolist() if len(projects) else []
     notes = []
     if incomplete:
@@ -327,7 +336,11 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
         twins=[("CSV", "projects.csv"), ("JSON", "projects.json"), ("not counted (CSV)", "projects-not-counted.csv")],
         intro=["For each emission reduction project: its name, implementation location (site and process unit), "
                "the specific reduction technology, the additionality test it passed (6.2.1.2) and the REPs "
-               "achieved in each calculation period (after the 6.6 attribution share), with gas type and verification."],
+               "achieved in each calculation period (after the 6.6 attribution share), with gas type and verification.",
+               "The REPs achieved in a calculation period are signed: a period with a net emission increase shows "
+               "the increase (ch. 6: both reductions and increases are included). Increases are netted against the "
+               "same project's other periods, its latest earlier periods first, then later ones; 'Netted' is the "
+               "change this made to a period and 'REPs in the pool' what the period holds after netting."],
         notes=notes,
         tables=[{"caption": "Projects and REPs per calculation period", "note": "", "empty": "no eligible projects",
                  "columns": [("project_id", "Project", "text"), ("name", "Name", "text"),
@@ -337,7 +350,10 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
                              ("additionality_passed", "Additional (6.2.1.2)", "bool"), ("gas", "Gas", "text"),
                              ("period_start", "Period start", "text"), ("period_end", "Period end", "text"),
                              ("node_group_6_6", "6.6 group", "text"), ("attribution_share", "Share", "num"),
-                             ("reps_t", "REPs t-CO2e", "reps"), ("verifier", "Verifier", "text"),
+                             ("period_result", "Achieved in the period", "text"),
+                             ("period_amount_t", "t-CO2e", "reps"),
+                             ("netted_t", "Netted t-CO2e", "reps"), ("netting", "Netting", "text"),
+                             ("reps_t", "REPs in the pool t-CO2e", "reps"), ("verifier", "Verifier", "text"),
                              ("statement_id", "Statement", "text"), ("status", "Status", "text")],
                  "rows": disclosure.records(projects)},
                 {"caption": "Projects not counted as REPs (and why)", "note": "", "empty": "none",
@@ -348,26 +364,34 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
     (ddir / "projects.html").write_text(page, encoding="utf-8")
     notice_text = []
     if notice:
-        notice_text.append("7.3.3 notice to stakeholders: the General CFP of the products below is calculated after "
-                           "the projects started, so it already contains their effect. For steel of these products to "
-                           "which no REPs were assigned, the CFP shall not be applied to customers' Scope 3 Category 1 "
-                           "or product-level emissions without adding the correction value: "
-                           + "; ".join(f"{n['product_id']} +{n['correction']:.4f} (= {n['corrected_cfp']:.4f})"
-                                       for n in notice) + " t-CO2e/t.")
+        notice_text.append("7.3.3 notice to stakeholders: the CFP data period of the products below overlaps the "
+                           "calculation periods of connected emission reduction projects, so their REPs are "
+                           "reflected in the General CFP. For steel of these products to which no REPs were "
+                           "assigned, the General CFP shall not be applied to customers' Scope 3 Category 1 or "
+                           "product-level emissions without adding the correction value; the non-GX CFP is the "
+                           "General CFP + the correction: "
+                           + "; ".join(f"{n['product_id']} {n['general_cfp']:.4f} + {n['correction']:.4f} = "
+                                       f"{n['non_gx_cfp']:.4f}" for n in notice) + " t-CO2e/t.")
+    notice_text.append("Organization totals: " + claims["statement"])
     page = render(
         "table_page.html", **ctx, title="Three CFPs per product (JISF 8.3.3)",
         subtitle="General CFP, Residual CFP and Allocated CFP, t-CO2e per t of product",
         twins=[("CSV", "three-cfps.csv"), ("JSON", "three-cfps.json"), ("per order (CSV)", "three-cfps-orders.csv")],
-        intro=["General CFP: the product's CFP (ch. 5). Residual CFP = General CFP + REPs / production of the "
-               "connected products (8.3.2): the CFP not reflecting GX value, which non-GX steel carries. Allocated "
-               "CFP = subject part x (1 - alpha) + non-allocable upstream scope 3 (8.1.1, 8.1.2): the CFP of GX "
-               "steel; it differs by certificate with alpha, so the range over the CFP certificates is shown, with the lowest "
-               "possible value (alpha = 1)."],
+        intro=["General CFP: the product's CFP (ch. 5). 7.3.3 correction: the REPs already reflected in the "
+               "General CFP, per tonne (the REPs of connected projects' calculation periods inside the CFP data "
+               "period, pro rata by days, over the production of the products connected to each project). "
+               "Residual CFP = General CFP + correction (8.3.2): the CFP not reflecting GX value, the one basis of "
+               "both methods, and the non-GX CFP that steel without GX value carries whichever method its GX steel "
+               "uses. Allocated CFP = subject part x (1 - alpha) + non-allocable upstream scope 3 (8.1.1, 8.1.2): "
+               "the CFP of GX steel; it differs by certificate with alpha, so the range over the CFP certificates "
+               "is shown, with the lowest possible value (alpha = 1). A mass-balance buyer may claim the basis less "
+               "the REPs per tonne of its certificate (7.3.3)."],
         notes=notice_text,
         tables=[{"caption": "Per product", "note": "", "empty": "no products",
                  "columns": [("product_id", "Product", "text"), ("name", "Name", "text"), ("site", "Site", "text"),
-                             ("cfp_basis", "CFP basis", "text"), ("general_cfp", "General CFP", "cfp"),
-                             ("residual_cfp", "Residual CFP", "cfp"),
+                             ("general_cfp", "General CFP", "cfp"),
+                             ("correction_7_3_3", "7.3.3 correction", "cfp"),
+                             ("residual_cfp", "Residual CFP", "cfp"), ("non_gx_cfp", "non-GX CFP", "cfp"),
                              ("allocated_cfp_min", "Allocated CFP min", "cfp"),
                              ("allocated_cfp_max", "Allocated CFP max", "cfp"),
                              ("allocated_cfp_weighted", "Allocated CFP (tonnage-weighted)", "cfp"),
@@ -375,7 +399,8 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
                              ("allocation_certificates", "CFP certificates", "int"),
                              ("gx_tonnage_t", "GX tonnage t", "t"),
                              ("mass_balance_reps_t", "REPs on reduction certificates t-CO2e", "reps"),
-                             ("correction_7_3_3", "7.3.3 correction", "cfp")],
+                             ("mass_balance_claimed_cfp_min", "Claimed CFP min (mass balance)", "cfp"),
+                             ("claims_t", "Claims t-CO2e", "num0")],
                  "rows": disclosure.records(cfps)},
                 {"caption": "Per CFP certificate (GX Allocation)", "note": "",
                  "empty": "no GX Allocation certificates",
@@ -398,7 +423,8 @@ def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.D
                        (f"{s.key}_met", "met", "bool")]
     cert_cols = [("certificate_id", "Certificate", "text"), ("method", "Method", "text"),
                  ("product_id", "Product", "text"), ("scrap_share", "Scrap share", "pct"),
-                 ("general_cfp", "General CFP", "cfp"), ("claimed_cfp", "Claimed CFP", "cfp"),
+                 ("general_cfp", "General CFP", "cfp"), ("basis_cfp", "Basis CFP", "cfp"),
+                 ("claimed_cfp", "Claimed CFP", "cfp"),
                  ("claimed_basis", "Claimed basis", "text"), ("physical_rs_level", "RS level (General)", "int"),
                  ("claimed_rs_level", "RS level (claimed)", "int"),
                  ("physical_steelzero_lower_emission", "SteelZero (General)", "bool"),
@@ -412,8 +438,10 @@ def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.D
         intro=["Scales, t-CO2e per t of crude steel at scrap share s (0..1): ResponsibleSteel levels 1-4 = 2.80 - 2.30 s, "
                "2.00 - 1.65 s, 1.20 - 1.00 s, 0.40 - 0.35 s; SteelZero lower-emission steel = ResponsibleSteel level 2; "
                "IEA near-zero = 0.40 - 0.35 s.",
-               "For each certificate: the physical intensity (General CFP) and the claimed intensity (Allocated CFP, "
-               "or General CFP less REPs per tonne) on the scales; whether each REP line comes from the product's "
+               "Per product: the General CFP (embodied, physical) and the non-GX CFP (General CFP + 7.3.3 "
+               "correction, what steel without GX value carries). For each certificate: the physical intensity "
+               "(General CFP) and the claimed intensity (the certificate's claimed CFP: the Allocated CFP, or the "
+               "basis less REPs per tonne) on the scales; whether each REP line comes from the product's "
                "own site or is pooled across sites; and which of SteelZero's disclosure items the certificate "
                "carries (CFP per tonne, scrap share, calculation standard, technology, how the reduction was "
                "attributed, same-site guarantee)."],
@@ -421,7 +449,8 @@ def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.D
         tables=[{"caption": "Per product (General CFP as a proxy)", "note": "", "empty": "no products",
                  "columns": [("product_id", "Product", "text"), ("site", "Site", "text"),
                              ("scrap_share", "Scrap share", "pct"), ("general_cfp", "General CFP", "cfp")]
-                 + scale_cols + [("rs_level_label", "ResponsibleSteel", "text")],
+                 + scale_cols + [("rs_level_label", "ResponsibleSteel", "text"),
+                                 ("non_gx_cfp", "non-GX CFP", "cfp"), ("non_gx_rs_level", "RS level (non-GX)", "int")],
                  "rows": disclosure.records(lp)},
                 {"caption": "Per site (production-weighted proxy)", "note": "", "empty": "no sites",
                  "columns": [("site", "Site", "text"), ("production_t", "Production t", "num0"),

@@ -1,9 +1,11 @@
 """Certificates as documents: one HTML and one PDF per certificate, from one view model.
 
-- Reduction certificate (GX Mass Balance, 7.1, 7.3, 7.5): product, tonnage, General CFP, REPs by project
-  and period with gas type, physical-connection evidence, verifier and statement, the statement that it is
-  bound to the product and cannot be transferred to another product, and how downstream attributes may be
-  passed on.
+- Reduction certificate (GX Mass Balance, 7.1, 7.3, 7.5): product, tonnage, the General CFP, the 7.3.3
+  correction (REPs already reflected in that CFP, per tonne), the basis (General + correction), the REPs per
+  tonne assigned and the CFP the buyer may claim (basis - REPs per tonne, Figure 1: 3.0 - 2.3 = 0.7), REPs by
+  project and period with gas type, physical-connection evidence, verifier and statement, the statement that
+  it is bound to the product and cannot be transferred to another product, and how downstream attributes may
+  be passed on.
 - CFP certificate (GX Allocation, 8.5): description of the product, purchase volume, the explicit statement
   that GX Allocation was used, General, Allocated and Residual CFP, the reduction achieved by the purchase.
 
@@ -22,6 +24,10 @@ from gxopt.report.data import GUIDELINE, Certificate, ReportData
 from gxopt.report.lens import BOUNDARY_NOTE, SCALES, STEELZERO_POSITION, certificate_lens
 from gxopt.report.render import render
 
+EVIDENCE_LEGEND = ("' > ' a step along the product's own line (material flow); ' -input-> ' a unit's output consumed "
+                   "by the next unit (coke, sinter, pellets, DRI/HBI, lime); ' -utility-> ' power, steam, oxygen, "
+                   "compressed air or cold blast supplied to it; by-product flows (process gases, tar, slag, waste "
+                   "heat) never connect")
 DISCLAIMER = ("The treatment of GX value related to GX Steel supplied under the JISF GX Steel Guidelines rests "
               "entirely with the customer; neither the Japan Iron and Steel Federation nor its member companies "
               "bear any responsibility in this regard (JISF ch. 10).")
@@ -40,9 +46,10 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
                                     "certificate."))
         out.append(("Three CFPs (8.3.3)", "General CFP: the CFP without GX allocation. Allocated CFP: the CFP "
                                           "reflecting the GX value, stated only for customers buying GX steel. "
-                                          "Residual CFP: the CFP not reflecting GX value (General CFP + REPs / "
-                                          "production), which non-GX steel carries, so the organization's total "
-                                          "emissions are unchanged by the allocation (8.1, 8.3.1)."))
+                                          "Residual CFP: the CFP not reflecting GX value (General CFP + the REPs "
+                                          "reflected in it per tonne, 8.3.2), which non-GX steel carries, so what "
+                                          "buyers claim for this product never adds up to less than its actual "
+                                          "emissions: nothing is counted twice (8.1, 8.3.1)."))
         out.append(("Bound to the product (7.5, 8.2.3)",
                     f"This CFP certificate is bound to the steel product {product} and order {c.order_id} "
                     f"({c.tonnage_t:,.3f} t) stated above. The Allocated CFP applies to this steel only and shall not "
@@ -57,8 +64,9 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
     else:
         out.append(("Method (7.1, 7.3)", f"REPs were assigned to this steel product by the GX Mass Balance method of "
                                          f"the {GUIDELINE} (chapter 7; ISO 22095:2020 mass balance model) from the "
-                                         "organization's account of third-party verified REPs. The product's CFP is "
-                                         "the General CFP stated here; the REPs are stated separately."))
+                                         "organization's account of third-party verified REPs. The certificate "
+                                         "states the product's General CFP and, separately, the REPs assigned."))
+        out.append(("No double counting with steel without REPs (7.3.3)", correction_statement(c)))
         out.append(("Bound to the product (7.5)",
                     f"This reduction certificate is bundled with the steel product {product} of order {c.order_id} "
                     f"({c.tonnage_t:,.3f} t). It shall not be transferred to another steel product or circulated "
@@ -73,20 +81,48 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
                     "attributes on, it keeps traceability between this GX Steel and its product and presents an "
                     "attribute certificate of its own; the same applies further down the value chain. The total of attributes transferred "
                     f"downstream shall not exceed {reps}."))
-    cap = float(c.product.get("scope1", 0) + c.product.get("scope2", 0)) if c.product.get("known") else None
-    limit = (f" and never exceed the product's scope 1+2 intensity ({cap:.4f} t-CO2e/t, 7.3.2)"
+    cap = c.product.get("mb_cap_cfp") if c.product.get("known") else None
+    limit = (f" and never exceed the product's scope 1+2 intensity on the same basis (scope 1 + scope 2 + the "
+             f"7.3.3 correction = {cap:.4f} t-CO2e/t; never its upstream scope 3, 7.3.2)"
              if c.method == "mass_balance" and cap is not None else "")
     out.append(("Account and physical connection (6.7, 7.2, 8.2)",
                 "The REPs come from the organization's account of verified REPs and never exceed its balance"
                 f"{limit}. Every REP line names the project's calculation period and gas type and the process path "
                 "that physically connects the project's unit to this product's last process step "
-                "(' > ' material flow, ' ~> ' utility supply)."))
+                f"({EVIDENCE_LEGEND})."))
     out.append(("Verification (6.8, 7.4, 8.4)",
                 "Each REP line names the third-party verifier and its verification statement (ISO 14064-3:2019). "
                 "The REPs calculation, the account and the assignment behind this certificate can be re-performed "
                 "from the verifier pack published with it."))
     out.append(("Disclaimer (10)", DISCLAIMER))
     return out
+
+
+def correction_statement(c: Certificate) -> str:
+    """7.3.3 in words, with this certificate's numbers: General CFP + correction = basis; basis - REPs/t = claim."""
+    if c.basis_cfp is None or c.rep_term is None:
+        return ("The REPs already reflected in this product's General CFP are not known for this certificate (the "
+                "ledger states no basis and the product is not in this result folder), so the CFP the buyer may "
+                "claim is not stated here (7.3.3).")
+    nums = (f"General CFP {fmt.cfp(c.general_cfp)} + correction {fmt.cfp(c.rep_term)} = basis "
+            f"{fmt.cfp(c.basis_cfp)} t-CO2e/t; basis {fmt.cfp(c.basis_cfp)} - REPs {fmt.cfp(c.reps_per_t)} t-CO2e/t "
+            f"= {fmt.cfp(c.claimed_cfp)} t-CO2e/t, the CFP the buyer may claim.")
+    if c.rep_term > 1e-12:
+        why = ("The calculation period of this product's General CFP overlaps the calculation periods of the "
+               "emission reduction projects physically connected to it, so those projects' REPs are reflected in "
+               "that emission intensity (7.3.3). The correction value adds them back, pro rata by the days of "
+               "overlap, per tonne of the products connected to each project: the basis is the CFP on the "
+               "pre-project basis, the same basis for GX Mass Balance and GX Allocation, and it is what steel of "
+               "this product to which no REPs are assigned carries (its non-GX CFP). The buyer deducts the REPs "
+               "per tonne from the basis, not from the General CFP, so double counting between this steel product "
+               "and steel products to which no REPs are assigned is prevented (7.3.3).")
+    else:
+        why = ("The calculation period of this product's General CFP does not overlap any calculation period of the "
+               "emission reduction projects physically connected to it, so no REPs are reflected in it: the "
+               "correction value is zero and the basis is the General CFP (7.3.3). Steel of this product to which "
+               "no REPs are assigned carries the same basis, so double counting between this steel product and "
+               "steel products to which no REPs are assigned is prevented.")
+    return f"{why} {nums}"
 
 
 def view(data: ReportData, c: Certificate) -> dict[str, Any]:
@@ -112,16 +148,21 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                ("Route (unit names)", p.get("route_names") or "–"),
                ("Purchased volume", f"{fmt.tonnes(c.tonnage_t)} t"),
                ("Scrap share of metallic input", fmt.pct(p.get("scrap_share"))),
-               ("CFP data period", f"{p.get('cfp_period_start', '–')} to {p.get('cfp_period_end', '–')} "
-                                   f"({p.get('cfp_basis', '–').replace('_', '-')} CFP)")]
+               ("CFP data period", f"{p.get('cfp_period_start', '–')} to {p.get('cfp_period_end', '–')}"
+                                   + _data_age(p))]
     cfp = [("General CFP (ch. 5)", f"{fmt.cfp(c.general_cfp)} t-CO2e/t"),
            ("General CFP declared in (EPD / verification, 5.1, 5.3)",
             str(p.get("cfp_reference") or "not given in products.csv (cfp_reference)"))]
     if p.get("known"):
         cfp.append(("of which scope 1 / scope 2 / upstream scope 3",
                     f"{fmt.cfp(p['scope1'])} / {fmt.cfp(p['scope2'])} / {fmt.cfp(p['scope3_upstream'])} t-CO2e/t"))
+    correction = ("REPs already reflected in the General CFP (7.3.3 correction, per t)",
+                  "–" if c.rep_term is None else f"+{fmt.cfp(c.rep_term)} t-CO2e/t"
+                  + ("" if c.rep_term > 1e-12 else " (no connected project's calculation period overlaps the CFP "
+                                                   "data period)"))
     if c.method == "allocation":
-        cfp += [("Residual CFP (not reflecting GX value)", f"{fmt.cfp(c.residual_cfp)} t-CO2e/t"),
+        cfp += [correction,
+                ("Residual CFP (not reflecting GX value)", f"{fmt.cfp(c.residual_cfp)} t-CO2e/t"),
                 ("Allocated CFP (GX steel, reflecting GX value)", f"{fmt.cfp(c.allocated_cfp)} t-CO2e/t"),
                 ("GX value alpha (0 <= alpha <= 1)", f"{c.alpha:.6f}"),
                 ("GX steel tonnage (alpha x volume)", f"{fmt.tonnes(c.gx_tonnage_t)} t")]
@@ -134,11 +175,16 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                        f"{fmt.cfp(c.general_cfp - (c.allocated_cfp or 0))} t-CO2e/t"),
                       ("REPs allocated (sum of lines)", f"{fmt.reps(c.reps_t)} t-CO2e ({c.gases})")]
     else:
+        cfp += [correction,
+                ("Basis CFP (General CFP + correction; what non-GX steel of this product carries)",
+                 "–" if c.basis_cfp is None else
+                 f"{fmt.cfp(c.basis_cfp)} t-CO2e/t = {fmt.cfp(c.general_cfp)} + {fmt.cfp(c.rep_term)}")]
         reductions = [("REPs assigned", f"{fmt.reps(c.reps_t)} t-CO2e"),
                       ("Gas type of the REPs (7.3.1)", c.gases),
                       ("REPs per tonne", f"{fmt.cfp(c.reps_per_t)} t-CO2e/t"),
-                      ("General CFP less REPs per tonne (product-level claim, 7.5)",
-                       f"{fmt.cfp(c.claimed_cfp)} t-CO2e/t"),
+                      ("CFP the buyer may claim (basis - REPs per tonne, 7.3.3, 7.5)",
+                       "–" if c.claimed_cfp is None else
+                       f"{fmt.cfp(c.claimed_cfp)} t-CO2e/t = {fmt.cfp(c.basis_cfp)} - {fmt.cfp(c.reps_per_t)}"),
                       ("Steel covered at the full scope 1+2 intensity", f"{fmt.tonnes(c.gx_tonnage_t)} t")]
     lines = [{"no": ln.line_no, "project": ln.project_id, "name": ln.project_name, "technology": ln.technology or "–",
               "period": f"{ln.period_start or '?'} to {ln.period_end}", "gas": ln.gas, "reps": fmt.reps(ln.reps_t),
@@ -165,6 +211,16 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
             "lens_rows": lens_rows, "boundary_note": BOUNDARY_NOTE, "steelzero_position": STEELZERO_POSITION,
             "transfers": transfers, "integrity": integrity,
             "remaining_to_pass": (c.reduction_t if c.method == "allocation" else c.reps_t) - c.passed_on_t}
+
+
+def _data_age(p: dict[str, Any]) -> str:
+    """5.2.2: primary data within five years of the run's as_of date, or older with a stated justification."""
+    just = p.get("data_age_justification")
+    if p.get("cfp_data_usable") is False:
+        return " (older than five years without a stated justification: not usable, 5.2.2)"
+    if just:
+        return f" (justification for the data age, 5.2.2: {just})"
+    return " (within five years, 5.2.2)" if p.get("cfp_data_usable") else ""
 
 
 def write_html(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | None = None) -> None:

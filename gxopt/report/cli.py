@@ -33,7 +33,14 @@ def report_command(result_dir: Path, out: Path, db: str | None, console: Console
     tab.add_row("certificates", f"{cert} ({counts['reduction_certificates']} reduction, {counts['cfp_certificates']} "
                                 f"CFP): HTML + PDF each")
     tab.add_row("PACT footprints", f"{counts['pact_footprints']} x (v2.3 + v3.0), kg CO2e per kg")
-    tab.add_row("disclosures", "6.2.3 projects, 8.3.3 three CFPs (+ 7.3.3 notice), 9 scheme information")
+    tab.add_row("disclosures", "6.2.3 projects (increases netted), 8.3.3 three CFPs (+ 7.3.3 corrections), "
+                               "9 scheme information")
+    claims = info.get("claims") or {}
+    if claims:
+        tab.add_row("claims", f"buyers {claims['claims_t']:,.0f} vs actual {claims['actual_emissions_t']:,.0f} t-CO2e: "
+                              + (f"[green]margin {claims['claims_margin_t']:+,.0f}, no double counting[/]"
+                                 if claims["no_double_counting"] else
+                                 f"[red]{-claims['claims_margin_t']:,.0f} counted twice[/]"))
     tab.add_row("SteelZero lens", "per product, per site, per certificate (reports only)")
     tab.add_row("plots", ", ".join(Path(p).name for p in info["plots"]))
     ok = checks["ok"] and checks["gxopt_verify"]["ok"]

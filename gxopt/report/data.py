@@ -18,16 +18,17 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gxopt.errors import InputError, Issue
-from gxopt.graph import UTILITY_STEP
+from gxopt.graph import parse_evidence
 from gxopt.report.fmt import missing
 from gxopt.scenario import Scenario
 from gxopt.settings import organization_code
 
 RESULT_TABLES = ("allocations", "orders", "pools", "products", "projects", "connections")
 DATE_COLUMNS = ("delivery_date", "period_start", "period_end", "expires", "cfp_period_start", "cfp_period_end")
-BOOL_COLUMNS = ("same_site", "certifiable", "eligible", "ended", "verified", "steel")
+BOOL_COLUMNS = ("same_site", "certifiable", "eligible", "ended", "verified", "steel", "cfp_data_usable")
 TEXT_COLUMNS = ("reason", "gas", "group", "additionality", "verifier", "statement_id", "technology", "name",
-                "customer", "evidence", "route", "site", "node", "kind", "method", "status")
+                "customer", "evidence", "route", "site", "node", "kind", "method", "status", "netting",
+                "data_age_justification")
 GUIDELINE = "JISF GX Steel Guidelines v4.1"
 
 
@@ -53,9 +54,14 @@ class Line:
     statement_id: str
 
     @property
-    def via_utility(self) -> bool:
-        """True when the physical connection runs through a utility supply (``~>``)."""
-        return UTILITY_STEP.strip() in self.evidence
+    def feeds(self) -> list[str]:
+        """Kinds of the feeder steps of the evidence (``input``, ``utility``) before the product's own line."""
+        return [k for k in parse_evidence(self.evidence)[1] if k != "material"] if self.evidence else []
+
+    @property
+    def connection(self) -> str:
+        """How the project's unit reaches the product (6.7): on its own line, or feeding it."""
+        return connection_kind(self.evidence)
 
     @property
     def link(self) -> str:
@@ -65,9 +71,23 @@ class Line:
         return "same site" if self.same_site else "pooled across sites"
 
 
+def connection_kind(evidence: str) -> str:
+    """``material route`` (the project's unit is on the product's line), or the feeder kinds it passes."""
+    kinds = {k for k in parse_evidence(evidence)[1] if k != "material"} if evidence else set()
+    if not kinds:
+        return "material route"
+    return " and ".join(sorted(kinds)) + " supply"
+
+
 @dataclass
 class Certificate:
-    """A certificate as a document: a reduction certificate (7.3/7.5) or a CFP certificate (8.5)."""
+    """A certificate as a document: a reduction certificate (7.3/7.5) or a CFP certificate (8.5).
+
+    Both methods share one basis per product: the General CFP plus the REPs already reflected in it per
+    tonne (``rep_term``, the 7.3.3 correction). A mass-balance buyer may claim ``basis - REPs per tonne``;
+    a GX Allocation buyer the Allocated CFP. ``basis_cfp`` / ``stated_claimed_cfp`` are the numbers as the
+    certificate states them (the ledger's columns, or the run's orders table); None when not known.
+    """
 
     certificate_id: str
     status: str  # draft | issued | void
@@ -93,6 +113,13 @@ class Certificate:
     certifiable: bool = True
     not_certifiable_reason: str = ""
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    basis_cfp: float | None = None
+    stated_claimed_cfp: float | None = None
+
+    @property
+    def rep_term(self) -> float | None:
+        """The 7.3.3 correction: REPs already reflected in the General CFP, per tonne (basis - General)."""
+        return None if self.basis_cfp is None else self.basis_cfp - self.general_cfp
 
     @property
     def draft(self) -> bool:
@@ -123,11 +150,14 @@ class Certificate:
         return self.reps_t
 
     @property
-    def claimed_cfp(self) -> float:
-        """The product-level intensity the customer may claim: Allocated CFP, or General CFP less REPs/t (7.5)."""
+    def claimed_cfp(self) -> float | None:
+        """The CFP per tonne the buyer may claim: the Allocated CFP (8.1.1), or the basis less the REPs per
+        tonne (7.3.3, Figure 1: 3.0 - 2.3 = 0.7); None when the basis is not known."""
         if self.method == "allocation" and self.allocated_cfp is not None:
             return self.allocated_cfp
-        return self.general_cfp - self.reps_per_t
+        if self.stated_claimed_cfp is not None:
+            return self.stated_claimed_cfp
+        return None if self.basis_cfp is None else self.basis_cfp - self.reps_per_t
 
     @property
     def gases(self) -> str:
@@ -228,6 +258,10 @@ def load(result_dir: str | Path, db_url: str | None = None) -> ReportData:
         summary = json.loads((root / "summary.json").read_text(encoding="utf-8"))
         if not isinstance(summary, dict) or "totals" not in summary:
             issues.append(Issue(str(root / "summary.json"), None, None, "not a gxopt run summary"))
+        elif not isinstance(summary.get("claims"), dict):
+            issues.append(Issue(str(root / "summary.json"), None, "claims",
+                                "no claims block (buyers' claims vs actual emissions): written by an older gxopt; "
+                                "rerun `gxopt run` to write a result folder of this version"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         issues.append(Issue(str(root / "summary.json"), None, None, f"not valid JSON: {exc}"))
         summary = {}
@@ -255,12 +289,14 @@ REQUIRED_COLUMNS = {
     "allocations": ("order_id", "product_id", "method", "project_id", "pool_id", "period_start", "period_end", "gas",
                     "reps_t", "same_site", "certifiable", "evidence"),
     "orders": ("order_id", "customer", "product_id", "method", "tonnage_t", "reps_t", "alpha", "general_cfp",
-               "residual_cfp", "allocated_cfp", "gx_tonnage_t", "status", "certifiable", "cap_t", "cap_per_t"),
-    "pools": ("pool_id", "project_id", "node", "site", "gas", "period_start", "period_end", "reps_t",
-              "used_before_t", "used_run_t", "used_t", "remaining_t", "expires", "eligible", "certifiable"),
-    "products": ("product_id", "site", "production_t", "general_cfp", "residual_cfp", "subject_cfp",
-                 "non_allocable", "mb_correction", "scrap_share", "emissions_general_t", "emissions_residual_t",
-                 "emissions_after_allocation_t"),
+               "rep_term", "basis_cfp", "residual_cfp", "allocated_cfp", "claimed_cfp", "gx_tonnage_t", "status",
+               "certifiable", "cap_t", "cap_per_t"),
+    "pools": ("pool_id", "project_id", "node", "site", "gas", "period_start", "period_end", "period_reps_t",
+              "netted_t", "reps_t", "in_cfps_t", "netting", "used_before_t", "used_run_t", "used_t", "remaining_t",
+              "expires", "eligible", "certifiable"),
+    "products": ("product_id", "site", "production_t", "general_cfp", "rep_term", "residual_cfp", "non_gx_cfp",
+                 "mb_cap_cfp", "subject_cfp", "non_allocable", "cfp_data_usable", "scrap_share",
+                 "emissions_general_t", "gx_order_t", "claims_gx_t", "claims_t"),
     "projects": ("project_id", "name", "node", "kind", "additionality", "gas", "verified", "verifier",
                  "statement_id", "site", "eligible", "certifiable", "reason", "reps_t"),
     "connections": ("project_id", "product_id", "evidence"),
@@ -326,7 +362,6 @@ def product_facts(product_id: str, s: Scenario, tables: dict[str, pd.DataFrame])
         "production_t": float(r["production_t"]), "general_cfp": float(r["general_cfp"]),
         "scope1": float(r["scope1"]), "scope2": float(r["scope2"]), "scope3_upstream": float(r["scope3_upstream"]),
         "scope3_allocable": float(r["scope3_allocable"]), "scrap_share": float(r["scrap_share"]),
-        "cfp_basis": _text(r["cfp_basis"]),
         "cfp_period_start": r["cfp_period_start"].strftime("%Y-%m-%d"),
         "cfp_period_end": r["cfp_period_end"].strftime("%Y-%m-%d"),
     }
@@ -335,9 +370,13 @@ def product_facts(product_id: str, s: Scenario, tables: dict[str, pd.DataFrame])
         facts[extra] = None if extra not in raw.columns or missing(r.get(extra)) else r.get(extra)
     if product_id in res.index:
         p = res.loc[product_id]
-        facts.update({k: float(p[k]) for k in ("residual_cfp", "subject_cfp", "non_allocable", "mb_correction")
-                      if k in p.index and not missing(p[k])})
+        facts.update({k: float(p[k]) for k in ("residual_cfp", "non_gx_cfp", "mb_cap_cfp", "subject_cfp",
+                                               "non_allocable") if k in p.index and not missing(p[k])})
         facts["rep_term"] = float(p["rep_term"]) if "rep_term" in p.index and not missing(p["rep_term"]) else 0.0
+        facts["cfp_data_usable"] = None if missing(p.get("cfp_data_usable")) else bool(p["cfp_data_usable"])
+    facts["data_age_justification"] = (None if "data_age_justification" not in raw.columns
+                                       or missing(r.get("data_age_justification"))
+                                       else str(r["data_age_justification"]))
     return facts
 
 
@@ -389,7 +428,8 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
             general_cfp=float(o.general_cfp), residual_cfp=_opt(o.residual_cfp), allocated_cfp=_opt(o.allocated_cfp),
             alpha=float(o.alpha), gx_tonnage_t=float(o.gx_tonnage_t), lines=lines, product=facts,
             delivery_date=o.delivery_date.strftime("%Y-%m-%d") if not missing(o.delivery_date) else "",
-            certifiable=certifiable, not_certifiable_reason=reason))
+            certifiable=certifiable, not_certifiable_reason=reason, basis_cfp=_opt(o.basis_cfp),
+            stated_claimed_cfp=_opt(o.claimed_cfp)))
     return out
 
 
@@ -526,6 +566,7 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
             notes.append(f"certificate {cid}: product {c['product_id']} is not in this result folder's plant model; "
                          "its document shows the numbers as issued and it gets no PACT footprint")
         o = orders.loc[c["order_id"]] if c["order_id"] in orders.index else None
+        basis, claimed = _ledger_cfps(c, o, facts)
         out.append(Certificate(
             certificate_id=cid, status=c["status"], method=c["method"], order_id=c["order_id"],
             customer=c["customer"], product_id=c["product_id"], tonnage_t=float(c["tonnage_t"]),
@@ -536,7 +577,8 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
                            and not missing(o["delivery_date"]) else ""),
             issued_at=str(c["issued_at"]), batch_id=str(c["batch_id"]), voided_at=_text(c.get("voided_at")),
             void_reason=_text(c.get("void_reason")), digest=issue_digest.get(cid, ""),
-            transfers=sorted(transfers_by.get(cid, []), key=lambda t: t["transfer_id"])))
+            transfers=sorted(transfers_by.get(cid, []), key=lambda t: t["transfer_id"]),
+            basis_cfp=basis, stated_claimed_cfp=claimed))
     if foreign:
         notes.append(f"{len(foreign)} certificate(s) in the ledger belong to another organization code than "
                      f"GX-{code} and are not part of this report (e.g. {foreign[0]})")
@@ -551,6 +593,21 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
     if led.audit_problems:
         notes.append(f"the ledger audit found {len(led.audit_problems)} problem(s): " + "; ".join(led.audit_problems[:3]))
     return out
+
+
+def _ledger_cfps(c: dict[str, Any], order: pd.Series | None, facts: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(basis CFP, claimed CFP) of a ledger certificate: its own columns when it states them (revision 0003);
+    else the basis from the run's orders table (the Residual CFP as issued, for GX Allocation), and the claim
+    recomputed from it with the certificate's own REPs (:attr:`Certificate.claimed_cfp`)."""
+    basis = _opt(c.get("basis_cfp"))
+    claimed = _opt(c.get("claimed_cfp"))
+    if basis is None and c["method"] == "allocation":
+        basis = _opt(c.get("residual_cfp"))
+    if basis is None and order is not None and "basis_cfp" in order.index and order["product_id"] == c["product_id"]:
+        basis = _opt(order["basis_cfp"])
+    if basis is None and facts.get("known") and "residual_cfp" in facts:
+        basis = float(facts["residual_cfp"])
+    return basis, claimed
 
 
 def _compare_inputs(led: Ledger, summary: dict[str, Any], notes: list[str]) -> None:

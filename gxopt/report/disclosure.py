@@ -1,5 +1,7 @@
-"""Public disclosures: the 6.2.3 project table, the 8.3.3 three CFPs per product (with the 7.3.3 notice)
-and the chapter 9 scheme information. Each as an HTML page with CSV and JSON twins."""
+"""Public disclosures: the 6.2.3 project table (REPs achieved per calculation period, increases included, and
+how they were netted), the 8.3.3 three CFPs per product (with the 7.3.3 correction and non-GX CFP), the
+organization's claims against its actual emissions, and the chapter 9 scheme information. Each as an HTML
+page with CSV and JSON twins."""
 
 from __future__ import annotations
 
@@ -32,7 +34,12 @@ def _txt(v: Any) -> str:
 
 def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(6.2.3 table: one row per calculation period of each project subject to REP calculation,
-    projects not counted with the reason)."""
+    projects not counted with the reason).
+
+    ``period_reps_t`` is what the project achieved in the calculation period, signed: a period with a net
+    emission increase is negative and ``period_result`` says "increase" (ch. 6: "both GHG emission reductions
+    and increases ... shall be included"); ``netted_t`` is the change from netting increases against the same
+    project's other periods (``netting`` says which), ``reps_t`` what the pool holds after netting."""
     s = data.scenario
     nodes = s.model.nodes.set_index("node_id")
     projects = data.tables["projects"].set_index("project_id")
@@ -55,7 +62,12 @@ def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
             "statement_id": _txt(p["statement_id"]),
             "period_start": r.period_start.strftime("%Y-%m-%d"), "period_end": r.period_end.strftime("%Y-%m-%d"),
             "node_group_6_6": _txt(r.group), "attribution_share": float(r.share),
-            "reps_t": float(r.reps_t), "used_t": float(r.used_t), "remaining_t": float(r.remaining_t),
+            "period_reps_t": float(r.period_reps_t),
+            "period_result": "increase" if r.period_reps_t < 0 else "reduction" if r.period_reps_t > 0 else "none",
+            "period_amount_t": abs(float(r.period_reps_t)),
+            "netted_t": float(r.netted_t), "netting": _txt(r.netting),
+            "reps_t": float(r.reps_t), "in_cfps_t": float(r.in_cfps_t),
+            "used_t": float(r.used_t), "remaining_t": float(r.remaining_t),
             "expires_mass_balance": r.expires.strftime("%Y-%m-%d"),
             "status": _txt(r.reason) or "usable",
             "disclosure_complete": bool(_txt(p.get("technology"))),
@@ -78,18 +90,21 @@ def _cert_frame(data: ReportData) -> pd.DataFrame:
     rows = [{"certificate_id": c.certificate_id, "order_id": c.order_id, "customer": c.customer,
              "product_id": c.product_id, "method": c.method, "tonnage_t": c.tonnage_t, "alpha": c.alpha,
              "gx_tonnage_t": c.gx_tonnage_t, "general_cfp": c.general_cfp, "residual_cfp": c.residual_cfp,
-             "allocated_cfp": c.allocated_cfp, "reps_t": c.reps_t}
+             "allocated_cfp": c.allocated_cfp, "reps_t": c.reps_t, "claimed_cfp": c.claimed_cfp}
             for c in data.certificates if c.status != "void"]
     return pd.DataFrame(rows, columns=["certificate_id", "order_id", "customer", "product_id", "method", "tonnage_t",
                                        "alpha", "gx_tonnage_t", "general_cfp", "residual_cfp", "allocated_cfp",
-                                       "reps_t"])
+                                       "reps_t", "claimed_cfp"])
 
 
 def three_cfp_table(data: ReportData) -> pd.DataFrame:
-    """8.3.3: General, Residual and Allocated CFP per product (+ 7.3.3 correction and GX volumes).
+    """8.3.3: General, Residual and Allocated CFP per product, the 7.3.3 correction and the non-GX CFP.
 
-    Allocated CFPs and GX volumes come from the certificates of the report: the ledger's issued ones, or
-    the drafts of the served orders."""
+    One basis for both methods: ``residual_cfp`` = General CFP + ``rep_term`` (the REPs already reflected in
+    the General CFP per tonne, the 7.3.3 correction) = ``non_gx_cfp``, what steel of the product without GX
+    value carries whichever method its GX steel uses. Allocated CFPs, claimed CFPs and GX volumes come from the
+    certificates of the report (the ledger's issued ones, or the drafts of the served orders); ``claims_t`` is
+    the run's: GX orders at their claimed CFP plus the rest of the production at the non-GX CFP."""
     cf = _cert_frame(data)
     rows = []
     for p in data.products.itertuples():
@@ -97,24 +112,26 @@ def three_cfp_table(data: ReportData) -> pd.DataFrame:
         mb = cf[(cf["product_id"] == p.product_id) & (cf["method"] == "mass_balance")]
         weighted = float((alloc["allocated_cfp"] * alloc["tonnage_t"]).sum() / alloc["tonnage_t"].sum()) \
             if len(alloc) else None
-        post = p.cfp_basis == "post_project"
+        reflected = float(p.rep_term) > 0
         rows.append({
             "product_id": p.product_id, "name": _txt(getattr(p, "name", "")), "site": p.site,
-            "cfp_basis": p.cfp_basis, "cfp_period_start": p.cfp_period_start.strftime("%Y-%m-%d"),
+            "cfp_period_start": p.cfp_period_start.strftime("%Y-%m-%d"),
             "cfp_period_end": p.cfp_period_end.strftime("%Y-%m-%d"), "production_t": float(p.production_t),
             "general_cfp": float(p.general_cfp), "rep_term": float(p.rep_term), "residual_cfp": float(p.residual_cfp),
             "subject_cfp": float(p.subject_cfp), "non_allocable": float(p.non_allocable),
             "allocated_cfp_min": float(alloc["allocated_cfp"].min()) if len(alloc) else None,
             "allocated_cfp_max": float(alloc["allocated_cfp"].max()) if len(alloc) else None,
             "allocated_cfp_weighted": weighted,
-            "allocated_cfp_lowest_possible": float(p.non_allocable) if post else None,
+            "allocated_cfp_lowest_possible": float(p.non_allocable) if reflected else None,
             "allocation_certificates": int(len(alloc)), "allocation_tonnage_t": float(alloc["tonnage_t"].sum()),
             "gx_tonnage_t": float(alloc["gx_tonnage_t"].sum()), "allocated_reps_t": float(alloc["reps_t"].sum()),
             "mass_balance_certificates": int(len(mb)), "mass_balance_reps_t": float(mb["reps_t"].sum()),
-            "non_gx_cfp": float(p.residual_cfp) if len(alloc) else float(p.general_cfp),
-            "correction_7_3_3": float(p.mb_correction),
-            "emissions_general_t": float(p.production_t * p.general_cfp),
-            "emissions_after_allocation_t": float(p.production_t * p.residual_cfp - alloc["reps_t"].sum()),
+            "mass_balance_claimed_cfp_min": float(mb["claimed_cfp"].min()) if mb["claimed_cfp"].notna().any() else None,
+            "mass_balance_claimed_cfp_max": float(mb["claimed_cfp"].max()) if mb["claimed_cfp"].notna().any() else None,
+            "correction_7_3_3": float(p.rep_term), "non_gx_cfp": float(p.non_gx_cfp),
+            "mb_cap_cfp": float(p.mb_cap_cfp), "cfp_data_usable": p.cfp_data_usable,
+            "emissions_general_t": float(p.emissions_general_t),
+            "gx_order_t": float(p.gx_order_t), "claims_gx_t": float(p.claims_gx_t), "claims_t": float(p.claims_t),
         })
     return pd.DataFrame(rows)
 
@@ -144,11 +161,14 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
         methods.append({"method": label, "chapter": ch, "orders": d.get("orders", 0), "served": d.get("served", 0),
                         "reps_t": d.get("reps_t", 0.0), "gx_tonnage_t": d.get("gx_tonnage_t", 0.0),
                         "how": ("REPs pooled in the account and assigned to selected products, supplied with a "
-                                "reduction certificate; at most the product's scope 1+2 intensity per tonne; "
+                                "reduction certificate stating the General CFP, the 7.3.3 correction and the "
+                                "basis; the buyer may claim the basis less the REPs per tonne; at most the "
+                                "product's scope 1+2 intensity on that basis per tonne; "
                                 f"REPs expire {st.mass_balance.expiry_years} years after their calculation period "
                                 "(7.2.2)" if m == "mass_balance" else
                                 "emissions allocated within the REPs: GX steel at the Allocated CFP, non-GX steel at "
-                                "the Residual CFP, total emissions unchanged; valid in the CFP operational period "
+                                "the Residual CFP (the basis), so buyers' claims never fall below actual emissions; "
+                                "valid in the CFP operational period "
                                 f"{st.operational_period.start} to {st.operational_period.end} (8.2.3)")})
     verifiers: dict[str, dict[str, Any]] = {}
     for r in projects.itertuples() if len(projects) else []:
@@ -180,10 +200,19 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
             "General CFPs are cradle-to-gate product CFPs per the JISF product-specific CFP guideline for steel "
             "(ISO 20915 basis), excluding the recycling effect of scrap (5.1); electricity per supplier or PPA (5.2.1).",
             "Primary data ideally within the last five years, secondary data within ten years (5.2.2). CFP data "
-            "periods of the products: " + _period_span(products) + ".",
+            "periods of the products: " + _period_span(products) + "; " + _data_age(products) + ".",
+            "A General CFP whose data period overlaps a connected project's calculation periods already contains "
+            "the project's effect (7.3.3): the REPs of those periods (pro rata by days) per tonne of the connected "
+            "products are added back, giving one basis for both methods (the Residual CFP, 8.3.2), which steel "
+            "without GX value carries.",
             "REPs are calculated from the organization's actual data before and after each project with an "
-            "intensity baseline (REPs = (baseline intensity x output - project emissions) x (1 - uncertainty)), "
-            "so volume changes earn nothing (6.2.1.2) and uncertainty never overstates them (6.5).",
+            "intensity baseline, per calculation period and signed: (baseline intensity x output - project "
+            "emissions) x (1 - uncertainty) for a reduction, x (1 + uncertainty) for an increase, or with the "
+            "uncertainties of each side baseline x (1 - u_b) - project emissions x (1 + u_e); so volume changes "
+            "earn nothing (6.2.1.2) and uncertainty never overstates them (6.5).",
+            "Increases are included (ch. 6): a period with a net emission increase is netted against the same "
+            "project's other periods (its latest earlier periods first, then later ones), so a project's pools "
+            "never hold more than its cumulative net reduction.",
             "Several projects at one unit in overlapping periods are calculated once at unit level and split by "
             "attribution share, never counted twice (6.6).",
             "Calculation periods are at most one year (6.2.2.2); external certificates, non-steel operations, "
@@ -212,8 +241,37 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
         "run": {"scenario": data.scenario_name, "input_sha256": summ.get("input_sha256"),
                 "gxopt_version": summ.get("gxopt_version", __version__), "independently_verified": summ.get("verified")},
         "ledger": ledger,
+        "claims": claims_block(data),
         "disclaimer": "The treatment of GX value related to GX Steel rests entirely with the customer (JISF 10).",
     }
+
+
+def _data_age(products: pd.DataFrame) -> str:
+    bad = products.loc[products["cfp_data_usable"].map(lambda v: v is False), "product_id"].tolist()
+    if bad:
+        return "older than five years without a stated justification (not usable for GX steel): " + ", ".join(bad)
+    return "every product's CFP data is within five years of the as-of date or has a stated justification"
+
+
+def claims_block(data: ReportData) -> dict[str, Any]:
+    """The run's claims against actual emissions (summary.json ``claims``), with the sentence that says it.
+
+    claims = GX steel of both methods at its claimed CFP + the rest of each product's production at its
+    non-GX CFP - REPs claimed under earlier certificates; actual = General CFPs x production - verified REPs
+    of ended pools that no CFP contains. A margin >= 0 means nothing is counted twice."""
+    c = {k: float(v) for k, v in (data.summary.get("claims") or {}).items() if isinstance(v, (int, float))}
+    margin = c.get("claims_margin_t", 0.0)
+    ok = margin >= -1e-6 * max(1.0, abs(c.get("actual_emissions_t", 0.0)))
+    text = (f"Buyers may claim {c.get('claims_t', 0.0):,.0f} t-CO2e in total across GX Mass Balance and GX "
+            "Allocation (GX steel at the CFP its certificate lets the buyer claim, all other steel at its non-GX "
+            f"CFP, less {c.get('reps_claimed_before_t', 0.0):,.0f} t-CO2e of REPs claimed under earlier "
+            f"certificates). The organization's actual emissions are {c.get('actual_emissions_t', 0.0):,.0f} t-CO2e "
+            f"(General CFPs x production {c.get('emissions_general_t', 0.0):,.0f}, less "
+            f"{c.get('reps_not_in_cfps_t', 0.0):,.0f} t-CO2e of verified REPs that no CFP contains). ")
+    text += (f"The claims exceed actual emissions by {max(margin, 0.0):,.0f} t-CO2e (REPs not yet claimed): no "
+             "emission is counted twice (7.3.3, 8.1, 8.3.1)." if ok else
+             f"The claims fall {-margin:,.0f} t-CO2e below actual emissions: that much would be counted twice.")
+    return {**c, "no_double_counting": ok, "statement": text}
 
 
 def _period_span(products: pd.DataFrame) -> str:
@@ -223,10 +281,11 @@ def _period_span(products: pd.DataFrame) -> str:
 
 
 def non_gx_notice(data: ReportData, cfps: pd.DataFrame) -> list[dict[str, Any]]:
-    """7.3.3: post-project CFPs of products without REPs must not be applied without the correction value."""
-    rows = cfps[(cfps["cfp_basis"] == "post_project") & (cfps["correction_7_3_3"] > 0)]
+    """7.3.3: every product whose General CFP already reflects REPs (rep_term > 0): the correction value and the
+    non-GX CFP that steel of it without REPs carries (General CFP + correction)."""
+    rows = cfps[cfps["correction_7_3_3"] > 0]
     return [{"product_id": r.product_id, "general_cfp": r.general_cfp, "correction": r.correction_7_3_3,
-             "corrected_cfp": r.general_cfp + r.correction_7_3_3} for r in rows.itertuples()]
+             "non_gx_cfp": r.non_gx_cfp} for r in rows.itertuples()]
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -11,6 +11,10 @@ These scales are defined for **crude steel at site level** (cradle-to-crude-stee
 site's total emissions over its saleable crude steel). A product CFP is cradle-to-gate and includes
 rolling and finishing, so it is only a **proxy**; and a mass-balance or allocation claim never changes a
 site's emissions. Nothing here changes an allocation.
+
+The numbers are the certificates' own: the physical intensity is the General CFP (embodied); the claimed
+intensity of a certificate is its ``claimed_cfp`` (the Allocated CFP, or the basis less the REPs per tonne);
+steel of a product without GX value carries the non-GX CFP (the basis, 7.3.3).
 """
 
 from __future__ import annotations
@@ -101,14 +105,18 @@ def assess(intensity: float | None, scrap_share: float | None) -> dict[str, Any]
 
 
 def product_lens(data: ReportData) -> pd.DataFrame:
-    """One row per product: its General CFP (embodied, physical) on every scale, as a site-level proxy."""
+    """One row per product: its General CFP (embodied, physical) on every scale, as a site-level proxy, and
+    where its non-GX CFP (the basis that steel without GX value carries, 7.3.3) stands."""
     p = data.products
     rows = []
     for r in p.itertuples():
         a = assess(r.general_cfp, r.scrap_share)
+        n = assess(r.non_gx_cfp, r.scrap_share)
         rows.append({"product_id": r.product_id, "name": getattr(r, "name", ""), "site": r.site,
                      "production_t": r.production_t, "general_cfp": r.general_cfp, "scrap_share": r.scrap_share,
                      **{k: v for k, v in a.items() if k not in ("intensity", "scrap_share")},
+                     "rep_term": r.rep_term, "non_gx_cfp": r.non_gx_cfp, "non_gx_rs_level": n["rs_level"],
+                     "non_gx_steelzero_lower_emission_met": n["steelzero_lower_emission_met"],
                      "basis": "product CFP (cradle-to-gate) as a proxy for site-level crude-steel intensity"})
     return pd.DataFrame(rows)
 
@@ -145,7 +153,7 @@ def certificate_lens(c: Certificate) -> dict[str, Any]:
         "site": c.product.get("site", ""), "scrap_share": s,
         "physical": physical, "claimed": claimed,
         "claimed_basis": ("Allocated CFP (GX Allocation)" if c.method == "allocation"
-                          else "General CFP less REPs per tonne (7.5 product-level claim)"),
+                          else "basis CFP (General CFP + 7.3.3 correction) less REPs per tonne (7.3.3, 7.5)"),
         "same_site_t": same, "pooled_t": pooled, "unknown_site_t": unknown,
         "same_site_share": (same / total) if total else None,
         "site_link": ("same site" if total and same == total else
@@ -153,7 +161,7 @@ def certificate_lens(c: Certificate) -> dict[str, Any]:
                       "partly pooled across sites" if total else "no REP lines"),
         "lines": [{"line_no": ln.line_no, "pool_id": ln.pool_id, "project_id": ln.project_id,
                    "project_site": ln.project_site, "reps_t": ln.reps_t, "link": ln.link,
-                   "connection": "utility supply" if ln.via_utility else "material route",
+                   "connection": ln.connection,
                    "evidence": ln.evidence} for ln in c.lines],
         "items": items,
         "items_carried": sum(1 for i in items if i["status"] == "carried"),
@@ -168,6 +176,9 @@ def disclosure_items(c: Certificate) -> list[dict[str, str]]:
             status, detail = "carried", f"General CFP {c.general_cfp:.4f} t-CO2e/t"
             if c.method == "allocation":
                 detail += ", Residual and Allocated CFP"
+            elif c.basis_cfp is not None and c.claimed_cfp is not None:
+                detail += (f", basis {c.basis_cfp:.4f} (7.3.3 correction {c.rep_term:.4f}) and the CFP the buyer "
+                           f"may claim {c.claimed_cfp:.4f}")
         elif key == "scrap_share":
             s = c.product.get("scrap_share")
             status, detail = ("not carried", "no scrap share in the plant model") if missing(s) else (
@@ -202,6 +213,7 @@ def certificate_lens_table(data: ReportData) -> pd.DataFrame:
         lz = certificate_lens(c)
         row = {"certificate_id": c.certificate_id, "status": c.status, "method": c.method, "product_id": c.product_id,
                "site": lz["site"], "scrap_share": lz["scrap_share"], "general_cfp": c.general_cfp,
+               "basis_cfp": c.basis_cfp, "rep_term": c.rep_term,
                "claimed_cfp": c.claimed_cfp, "claimed_basis": lz["claimed_basis"],
                "physical_rs_level": lz["physical"]["rs_level"],
                "physical_steelzero_lower_emission": lz["physical"]["steelzero_lower_emission_met"],
@@ -227,7 +239,7 @@ def line_lens_table(data: ReportData) -> pd.DataFrame:
             rows.append({"certificate_id": c.certificate_id, "line_no": ln.line_no, "product_id": c.product_id,
                          "product_site": c.product.get("site", ""), "pool_id": ln.pool_id,
                          "project_id": ln.project_id, "project_site": ln.project_site, "reps_t": ln.reps_t,
-                         "link": ln.link, "connection": "utility supply" if ln.via_utility else "material route",
+                         "link": ln.link, "connection": ln.connection,
                          "evidence": ln.evidence})
     return pd.DataFrame(rows, columns=["certificate_id", "line_no", "product_id", "product_site", "pool_id",
                                        "project_id", "project_site", "reps_t", "link", "connection", "evidence"])

@@ -5,14 +5,16 @@ numerically the same as gxopt's t-CO2e per t of product. Decimals are strings, a
 
 Which CFP goes into the PCF value:
 
-- GX Mass Balance (ch. 7): the **General CFP**. REPs are not part of a CFP (7.1: the product is
-  supplied with a reduction certificate stating the General CFP and the assigned REPs); they travel
-  in the GX extension.
+- GX Mass Balance (ch. 7): the **basis CFP** = General CFP + the REPs already reflected in it per tonne
+  (the 7.3.3 correction): the steel's footprint on the pre-project basis, which no certificate may lower.
+  REPs are not part of a CFP (7.1: the product is supplied with a reduction certificate stating the
+  General CFP and the assigned REPs); the REPs per tonne, the correction and the CFP the buyer may claim
+  (basis - REPs per tonne, 7.3.3) travel in the GX extension.
 - GX Allocation (ch. 8): the **Allocated CFP**, the CFP of GX steel under GX Allocation (8.1.1, 8.5);
   General and Residual CFP travel in the GX extension (8.3.3).
 
 PACT has no field for mass-balance or certificate-based reductions, so the GX details (method,
-REPs by pool, the three CFPs, alpha, certificate id, verifiers) go into one ``extensions`` entry whose
+REPs by pool, the three CFPs, basis, correction and claimed CFP, alpha, certificate id, verifiers) go into one ``extensions`` entry whose
 data schema is written next to the documents (``jisf-gx-extension.schema.json``).
 """
 
@@ -92,14 +94,23 @@ def _add_years(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year + years, day=28)
 
 
+def pcf_value(c: Certificate) -> tuple[float, str]:
+    """(PCF value, which CFP it is): the Allocated CFP under GX Allocation; under GX Mass Balance the basis CFP
+    (General + 7.3.3 correction; REPs never lower a PCF); the General CFP as issued when the basis is unknown."""
+    if c.method == "allocation" and c.allocated_cfp is not None:
+        return c.allocated_cfp, "allocatedCfp"
+    if c.method == "mass_balance" and c.basis_cfp is not None:
+        return c.basis_cfp, "basisCfp"
+    return c.general_cfp, "generalCfp"
+
+
 class _Facts:
     """The per-certificate values both versions share."""
 
     def __init__(self, data: ReportData, c: Certificate, created: str | None) -> None:
         p = c.product
         self.c = c
-        self.value = c.allocated_cfp if c.method == "allocation" and c.allocated_cfp is not None else c.general_cfp
-        self.value_is = "allocatedCfp" if c.method == "allocation" and c.allocated_cfp is not None else "generalCfp"
+        self.value, self.value_is = pcf_value(c)
         self.created = _utc(c.issued_at or created)
         self.country = data.country or DEFAULT_COUNTRY
         self.assumptions: list[str] = []
@@ -153,23 +164,38 @@ class _Facts:
             self.allocation = (
                 f"GX Allocation ({GUIDELINE}, ch. 8; ISO 14067 6.4.6.2 / ISO 14044 allocation): Allocated CFP = "
                 "(scope 1 + scope 2 + allocable upstream scope 3 + REPs/production) x (1 - alpha) + non-allocable "
-                f"upstream scope 3 with alpha = {c.alpha:.6f}; Residual CFP = General CFP + REPs/production "
-                f"= {_f(c.residual_cfp)}; General CFP {_f(c.general_cfp)}; Allocated CFP {_f(c.allocated_cfp)} "
-                "(kg CO2e/kg). The organization's total emissions are unchanged by the allocation (8.1, 8.3.1).")
+                f"upstream scope 3 with alpha = {c.alpha:.6f}; Residual CFP = General CFP + REPs reflected in it "
+                f"per tonne = {_f(c.residual_cfp)}; General CFP {_f(c.general_cfp)}; Allocated CFP "
+                f"{_f(c.allocated_cfp)} (kg CO2e/kg). Non-GX steel carries the Residual CFP, so what buyers claim "
+                "never adds up to less than the organization's actual emissions (8.1, 8.3.1).")
+        elif self.value_is == "basisCfp":
+            self.allocation = (
+                f"No GX allocation in this PCF: it is the basis CFP {_f(c.basis_cfp)} = General CFP "
+                f"{_f(c.general_cfp)} + {_f(c.rep_term)}, the REPs already reflected in the General CFP per kg "
+                f"(the 7.3.3 correction): the steel's footprint on the pre-project basis. {c.reps_t:,.3f} t-CO2e of "
+                f"REPs ({_f(c.reps_per_t)} per kg) were assigned to this delivery by GX Mass Balance ({GUIDELINE}, "
+                f"ch. 7) and are stated in reduction certificate {c.certificate_id}; they are not netted in the PCF. "
+                f"The buyer may claim basis - REPs per kg = {_f(c.claimed_cfp)} (GX extension claimedCfp, 7.3.3).")
         else:
             self.allocation = (
-                f"No GX allocation in this PCF: it is the General CFP. {c.reps_t:,.3f} t-CO2e of REPs were assigned "
-                f"to this delivery by GX Mass Balance ({GUIDELINE}, ch. 7) and are stated in reduction certificate "
-                f"{c.certificate_id} (GX extension); they are not netted in the PCF.")
+                f"No GX allocation in this PCF: it is the General CFP as issued (the REPs reflected in it are not "
+                f"known here). {c.reps_t:,.3f} t-CO2e of REPs were assigned to this delivery by GX Mass Balance "
+                f"({GUIDELINE}, ch. 7) and are stated in reduction certificate {c.certificate_id} (GX extension); "
+                "they are not netted in the PCF.")
         status = "DRAFT — NOT ISSUED. " if c.draft else ("VOID. " if c.status == "void" else "")
         self.comment = (
             f"{status}{'CFP certificate' if c.method == 'allocation' else 'Reduction certificate'} "
             f"{c.certificate_id} ({GUIDELINE}) for order {c.order_id} of {c.customer}, {c.tonnage_t:,.3f} t. "
-            f"{UNITS_NOTE} PCF value = {'Allocated CFP (GX Allocation)' if self.value_is == 'allocatedCfp' else 'General CFP'}. "
+            f"{UNITS_NOTE} PCF value = {VALUE_LABEL[self.value_is]}. "
             + (("Assumptions: " + "; ".join(self.assumptions) + ".") if self.assumptions else ""))
         self.company_ids = [f"urn:pact:company:customcode:supplier-id:{data.org_code}"]
         self.product_ids = [f"urn:pact:product:customcode:supplier-id:{_urn_part(c.product_id)}"]
         self.classifications = [f"urn:pact:productclassification:un-cpc:{self.cpc}"]
+
+
+VALUE_LABEL = {"allocatedCfp": "Allocated CFP (GX Allocation)",
+               "basisCfp": "basis CFP (General CFP + 7.3.3 correction; REPs are not netted)",
+               "generalCfp": "General CFP"}
 
 
 def _f(v: float | None) -> str:
@@ -198,8 +224,11 @@ def extension(data: ReportData, c: Certificate) -> dict[str, Any]:
             "customer": c.customer,
             "purchasedVolumeT": r6(c.tonnage_t),
             "unit": "t-CO2e per t of product (numerically equal to kg CO2e per kg)",
-            "pcfValueIs": "allocatedCfp" if c.method == "allocation" and c.allocated_cfp is not None else "generalCfp",
+            "pcfValueIs": pcf_value(c)[1],
             "generalCfp": r6(c.general_cfp),
+            "repTerm": r6(c.rep_term),
+            "basisCfp": r6(c.basis_cfp),
+            "claimedCfp": r6(c.claimed_cfp),
             "residualCfp": r6(c.residual_cfp),
             "allocatedCfp": r6(c.allocated_cfp),
             "alpha": r6(c.alpha),
@@ -396,8 +425,8 @@ def extension_schema() -> dict[str, Any]:
             "certificateType": {"enum": ["reduction certificate", "CFP certificate"]},
             "certificateId": {"type": "string"}, "certificateStatus": {"enum": ["draft", "issued", "void"]},
             "orderId": {"type": "string"}, "customer": {"type": "string"}, "purchasedVolumeT": num,
-            "unit": {"type": "string"}, "pcfValueIs": {"enum": ["generalCfp", "allocatedCfp"]},
-            "generalCfp": num, "residualCfp": num, "allocatedCfp": num, "alpha": num, "gxTonnageT": num,
+            "unit": {"type": "string"}, "pcfValueIs": {"enum": ["generalCfp", "basisCfp", "allocatedCfp"]},
+            "generalCfp": num, "repTerm": num, "basisCfp": num, "claimedCfp": num, "residualCfp": num, "allocatedCfp": num, "alpha": num, "gxTonnageT": num,
             "repsT": num, "repsPerTonne": num, "reductionAchievedT": num,
             "gasTypes": {"type": "array", "items": {"enum": ["CO2", "GHG"]}},
             "repLines": {"type": "array", "items": {"type": "object", "required": ["poolId", "projectId", "periodEnd",

@@ -26,8 +26,8 @@ DPI = 110
 PALETTE = ["#1f618d", "#b9770e", "#1e8449", "#7d3c98", "#a93226", "#117a65", "#5d6d7e", "#d68910", "#2e86c1",
            "#cb4335", "#28b463", "#884ea0"]
 PLOTS = {
-    "figure3": ("emissions-figure3.png", "Total emissions before and after allocation per product group "
-                                         "(the guideline's Figure 3 view)"),
+    "figure3": ("emissions-figure3.png", "Emissions, the basis and what buyers may claim (both methods) against "
+                                         "actual emissions, per product group (the guideline's Figure 3 view)"),
     "flow": ("rep-flow.png", "Flow of REPs: projects to products to customers"),
     "pools": ("pool-balances.png", "Pool balances: REPs, used and remaining per pool"),
     "timeline": ("pool-timeline.png", "Pool balances over time (ledger journal)"),
@@ -70,62 +70,85 @@ def _mt(x: float) -> str:
 
 @_plot
 def figure3(data: ReportData, file: Path) -> pd.DataFrame:
-    """Per product group (site) and for the organization: General x production, Residual x production (the
-    REPs added on top), and after allocation (GX steel at the Allocated CFP of its certificate + the rest at the
-    Residual CFP). Uses the report's certificates (issued, or drafts of the served orders); returns the numbers
-    plotted (its CSV twin)."""
+    """Per product group (site) and for the organization, t-CO2e: General CFP x production; the basis (General
+    CFP + the 7.3.3 correction, x production: the REPs reflected in the CFPs added back); what buyers may claim
+    across both methods (GX steel at the claimed CFP of its certificate, the rest at the non-GX CFP, less REPs
+    claimed under earlier certificates); and, for the organization, its actual emissions (summary ``claims``).
+    Uses the report's certificates (issued, or drafts of the served orders); returns the numbers plotted (its
+    CSV twin)."""
     p = data.products
-    certs = [c for c in data.certificates if c.method == "allocation" and c.status != "void"]
+    certs = [c for c in data.certificates if c.status != "void" and c.claimed_cfp is not None]
     gx: dict[str, float] = {}
     gx_t: dict[str, float] = {}
-    moved: dict[str, float] = {}
-    for c in certs:  # GX steel at the Allocated CFP of its certificate
-        gx[c.product_id] = gx.get(c.product_id, 0.0) + c.tonnage_t * float(c.allocated_cfp or 0.0)
+    for c in certs:  # GX steel of both methods at the CFP its buyer may claim
+        gx[c.product_id] = gx.get(c.product_id, 0.0) + c.tonnage_t * float(c.claimed_cfp or 0.0)
         gx_t[c.product_id] = gx_t.get(c.product_id, 0.0) + c.tonnage_t
-        moved[c.product_id] = moved.get(c.product_id, 0.0) + c.reps_t
     rows = []
     for r in p.itertuples():
-        residual = float(r.residual_cfp) * float(r.production_t)
         rows.append({"group": r.site, "product_id": r.product_id,
-                     "general_t": float(r.general_cfp) * float(r.production_t), "residual_t": residual,
+                     "general_t": float(r.general_cfp) * float(r.production_t),
+                     "basis_t": float(r.residual_cfp) * float(r.production_t),
                      "gx_steel_t": gx.get(r.product_id, 0.0),
-                     "non_gx_steel_t": float(r.residual_cfp) * (float(r.production_t) - gx_t.get(r.product_id, 0.0)),
-                     "after_allocation_t": residual - moved.get(r.product_id, 0.0)})
-    per = pd.DataFrame(rows)
-    groups = per.groupby("group", sort=True)[["general_t", "residual_t", "gx_steel_t", "non_gx_steel_t",
-                                              "after_allocation_t"]].sum().reset_index()
+                     "non_gx_steel_t": float(r.non_gx_cfp) * (float(r.production_t) - gx_t.get(r.product_id, 0.0))})
+    per = pd.DataFrame(rows, columns=["group", "product_id", "general_t", "basis_t", "gx_steel_t", "non_gx_steel_t"])
+    groups = per.groupby("group", sort=True)[["general_t", "basis_t", "gx_steel_t", "non_gx_steel_t"]].sum().reset_index()
+    claims = data.summary.get("claims") or {}
+    groups["claimed_before_t"] = 0.0
+    groups["actual_t"] = float("nan")
+    org = {"claimed_before_t": float(claims.get("reps_claimed_before_t", 0.0)),
+           "actual_t": float(claims.get("actual_emissions_t", float("nan")))}
     if len(groups) > 1:
-        total = groups.drop(columns="group").sum()
-        groups = pd.concat([pd.DataFrame([{"group": "organization total", **total.to_dict()}]), groups],
+        total = groups.drop(columns=["group", "claimed_before_t", "actual_t"]).sum()
+        groups = pd.concat([pd.DataFrame([{"group": "organization total", **total.to_dict(), **org}]), groups],
                            ignore_index=True)
+    elif len(groups) == 1:  # one site: it is the organization
+        groups.loc[0, list(org)] = list(org.values())
+    groups["claims_t"] = groups["gx_steel_t"] + groups["non_gx_steel_t"] - groups["claimed_before_t"]
     n = len(groups)
-    fig, axes = plt.subplots(1, n, figsize=(max(7.5, 3.1 * n), 4.9), squeeze=False)
+    fig, axes = plt.subplots(1, max(n, 1), figsize=(max(7.5, 3.4 * n), 4.9), squeeze=False)
     for ax, g in zip(axes[0], groups.itertuples()):
-        reps = g.residual_t - g.general_t
+        reps = g.basis_t - g.general_t
         ax.bar(0, g.general_t, color="#5d6d7e", width=0.6)
         ax.bar(1, g.general_t, color="#5d6d7e", width=0.6)
         ax.bar(1, reps, bottom=g.general_t, color="#f5cba7", hatch="//", edgecolor="#b9770e", width=0.6)
-        ax.bar(2, g.non_gx_steel_t, color="#a93226", width=0.6, label="non-GX steel (Residual CFP)")
-        ax.bar(2, g.gx_steel_t, bottom=g.non_gx_steel_t, color="#1e8449", width=0.6, label="GX steel (Allocated CFP)")
-        ax.set_xticks([0, 1, 2], ["General\nCFP", "Residual\nCFP", "after\nallocation"], fontsize=8)
+        ax.bar(2, g.non_gx_steel_t, color="#a93226", width=0.6)
+        ax.bar(2, g.gx_steel_t, bottom=g.non_gx_steel_t, color="#1e8449", width=0.6)
+        if g.claimed_before_t > 0:
+            ax.bar(2, g.claimed_before_t, bottom=g.claims_t, facecolor="white", hatch="xx", edgecolor="#7f8c8d",
+                   width=0.6)
+        has_actual = not pd.isna(g.actual_t)
+        if has_actual:
+            ax.bar(3, g.actual_t, color="#1b2631", width=0.6)
+        ticks = ["General\nCFP", "basis\n(+ 7.3.3)", "buyers'\nclaims"] + (["actual"] if has_actual else [])
+        ax.set_xticks(range(len(ticks)), ticks, fontsize=8)
         ax.set_title(str(g.group), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _mt(v)))
-        top = max(g.residual_t, g.general_t, g.after_allocation_t, 1.0)
-        for x, v in ((0, g.general_t), (1, g.residual_t), (2, g.after_allocation_t)):
-            ax.text(x, v + 0.01 * top, _mt(v), ha="center", va="bottom", fontsize=7)
+        values = [g.general_t, g.basis_t, g.claims_t] + ([g.actual_t] if has_actual else [])
+        top = max(max(values), g.gx_steel_t + g.non_gx_steel_t, 1.0)
+        for x, v in enumerate(values):
+            ax.text(x, (v if x != 2 else max(v, g.gx_steel_t + g.non_gx_steel_t)) + 0.01 * top, _mt(v),
+                    ha="center", va="bottom", fontsize=7)
         if reps > 0.08 * top:
             ax.text(1, g.general_t + reps / 2, f"REPs\n{_mt(reps)}", ha="center", va="center", fontsize=6.5)
         ax.set_ylim(0, top * 1.15)
         ax.spines[["top", "right"]].set_visible(False)
     handles = [Rectangle((0, 0), 1, 1, color="#5d6d7e"), Rectangle((0, 0), 1, 1, facecolor="#f5cba7", hatch="//",
                                                                    edgecolor="#b9770e"),
-               Rectangle((0, 0), 1, 1, color="#a93226"), Rectangle((0, 0), 1, 1, color="#1e8449")]
-    fig.legend(handles, ["actual emissions (General CFP x production)", "REPs added back (Residual CFP, 8.3.2)",
-                         "non-GX steel at Residual CFP", "GX steel at Allocated CFP"],
-               loc="lower center", ncol=2, fontsize=7.5, frameon=False)
-    fig.suptitle("Total emissions, t-CO2e: before and after GX Allocation (JISF Figure 3 view)", fontsize=10.5)
-    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
+               Rectangle((0, 0), 1, 1, color="#a93226"), Rectangle((0, 0), 1, 1, color="#1e8449"),
+               Rectangle((0, 0), 1, 1, facecolor="white", hatch="xx", edgecolor="#7f8c8d"),
+               Rectangle((0, 0), 1, 1, color="#1b2631")]
+    fig.legend(handles, ["General CFP x production", "REPs reflected in the CFPs, added back (7.3.3, 8.3.2)",
+                         "steel without GX value at its non-GX CFP", "GX steel at its claimed CFP (both methods)",
+                         "less REPs claimed under earlier certificates",
+                         "actual emissions (less verified REPs no CFP contains)"],
+               loc="lower center", ncol=3, fontsize=7, frameon=False)
+    margin = float(claims.get("claims_margin_t", 0.0))
+    verdict = "never below actual" if margin >= -1e-6 * max(1.0, abs(org["actual_t"] or 0.0)) else \
+        f"{-margin:,.0f} t-CO2e BELOW actual"
+    fig.suptitle(f"Emissions and what buyers may claim, t-CO2e: {verdict} (JISF Figure 3 view, both methods)",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     _save(fig, file)
     return groups
 

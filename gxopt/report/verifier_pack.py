@@ -3,9 +3,12 @@
 Contents (folder ``verifier-pack/`` and ``verifier-pack.zip``):
 
 - ``inputs/`` the run's inputs, ``results/`` the result tables and summary as gxopt wrote them;
-- ``calculations/`` each pool's REPs step by step, each pool's use and reconciliation, each order's lines and
-  cap, each physical-connection path step by step (all recomputed by ``recheck.py``, stdlib only), and
-  ``verify.json``: gxopt's own independent verification re-run on the written result tables;
+- ``calculations/`` each pool's REPs step by step (signed per calculation period, side uncertainties, netting
+  of increases), each pool's use and reconciliation, each product's 7.3.3 correction (REPs already reflected
+  in its General CFP) with its basis and caps, each order's lines, cap and claimed CFP, each
+  physical-connection path step by step, the buyers' claims against actual emissions (all recomputed by
+  ``recheck.py``, stdlib only), and ``verify.json``: gxopt's own independent verification re-run on the
+  written result tables;
 - ``ledger/`` (with a ledger): the hash-chained journal (CSV and exact JSON lines), stored pool balances,
   certificates and lines (exact JSON lines, so digests can be recomputed), attribute transfers, the head;
 - ``recheck.py`` (Python standard library only) and ``recheck_results.json``; ``MANIFEST.sha256``.
@@ -70,8 +73,10 @@ def rerun_verify(data: ReportData) -> dict[str, Any]:
         violations = verify(data.scenario, res, stages)
         return {"checked_by": f"gxopt.verify.verify (gxopt {__version__})", "ok": not violations,
                 "violations": violations,
-                "what": "every line's eligibility, physical connection, gas and windows; no pool overdrawn; caps, "
-                        "alpha and the three CFPs per order; total emissions never fall (8.1); the value optimum"}
+                "what": "pool REPs with increases netted; every line's eligibility, physical connection, gas and "
+                        "windows; no pool overdrawn; the REPs reflected in each CFP; caps, alpha, the three CFPs and "
+                        "the claimed CFP per order; buyers' claims never below actual emissions (7.3.3, 8.1); the "
+                        "value optimum"}
     except Exception as exc:  # noqa: BLE001 - the pack records why verify could not run
         return {"checked_by": "gxopt.verify.verify", "ok": False, "violations": [],
                 "error": f"could not re-run: {type(exc).__name__}: {exc}"}
@@ -179,7 +184,8 @@ Exported read-only from `{data.ledger.url}`: {len(data.ledger.journal_rows)} jou
   remaining = credited + adjusted - issued + reversed - expired (never below zero).
 - `certificates.jsonl`, `certificate_lines.jsonl`: the certificates as issued. The digest written in each
   certificate's `issue` entries (`meta.certificate_digest`) is sha256 of the JSON
-  `{{"certificate": {{...14 fields...}}, "lines": [...]}}` (see `recheck.py`, `certificate_digest`).
+  `{{"certificate": {{...14 fields, + basis_cfp and claimed_cfp when stated...}}, "lines": [...]}}` (see
+  `recheck.py`, `certificate_digest`).
 - `audit.json`: the result of gxopt's own ledger audit when the report was made.
 """
     return f"""# Verifier pack: {data.scenario_name}
@@ -200,21 +206,33 @@ python3 recheck.py            # Python 3.8 or newer, standard library only; exit
 |---|---|---|
 | `inputs/model/*`, `inputs/scenario/*` | the plant model and scenario the run read (`gxopt run inputs/scenario` reruns it) | 5, 6 |
 | `results/*.csv`, `results/summary.json` | the result tables as gxopt wrote them | 6-8 |
-| `calculations/rep_calculation.csv` | each pool's REPs step by step: baseline_intensity x output_t = baseline emissions; - project_emissions_t = gross; floored at 0; x (1 - uncertainty) (6.6 group: the largest); x share = REPs; compared with `results/pools.csv` | 6.1, 6.5, 6.6 |
+| `calculations/rep_calculation.csv` | each pool's REPs step by step: baseline_intensity x output_t = baseline emissions; - project_emissions_t = gross; a reduction x (1 - uncertainty), an increase x (1 + uncertainty), or baseline x (1 - u_b) - project x (1 + u_e) (6.6 group: the largest of each); x share = the REPs achieved in the period (signed); netted against the project's other periods = REPs in the pool; compared with `results/pools.csv` | 6, 6.5, 6.6 |
 | `calculations/pool_use.csv`, `calculations/reconciliation.csv` | each pool: used before (account.csv) + used by mass balance + used by allocation + remaining = REPs; never overdrawn | 7.2.1, 7.3.1, 8.2.1 |
-| `calculations/order_checks.csv` | each order: its lines sum to its REPs, never above its cap; alpha, GX tonnage, Residual and Allocated CFP | 7.3.2, 8.1.1, 8.3.2 |
-| `calculations/connection_checks.csv` | each physical-connection path, each step checked against `inputs/model/edges.csv` | 6.7, 7.2.3 |
+| `calculations/product_checks.csv` | each product: the REPs already reflected in its General CFP per tonne (the 7.3.3 correction, pool by pool: REPs x days inside the CFP data period / days of the pool / production of the connected products), its basis = non-GX CFP, mass-balance cap, subject part, CFP data age | 7.3.3, 7.3.2, 8.3.2, 5.2.2 |
+| `calculations/order_checks.csv` | each order: its lines sum to its REPs, never above its cap; alpha, GX tonnage, basis, Residual and Allocated CFP, the claimed CFP (basis - REPs per tonne, or the Allocated CFP) | 7.3.2, 7.3.3, 8.1.1, 8.3.2 |
+| `calculations/connection_checks.csv` | each physical-connection path, each step checked against `inputs/model/edges.csv` (material, input, utility; by-product edges never connect); the connected pairs recomputed from the edges | 6.7, 7.2.3 |
+| `calculations/claims.csv` | per product what buyers may claim (GX orders at their claimed CFP + the rest at the non-GX CFP) and the organization total against actual emissions: the margin must be >= 0 | 7.3.3, 8.1, 8.3.1 |
 | `calculations/verify.json` | gxopt's independent verification re-run on the written tables | all |
 | `recheck.py`, `recheck_results.json` | the stdlib re-check and its result when the pack was written | ISO 14064-3 |
 | `MANIFEST.sha256` | SHA-256 of every other file (`sha256sum -c MANIFEST.sha256`) | |
 {ledger}
 ## Formulas
 
-- REPs of a pool = max(baseline_intensity x output_t - project_emissions_t, 0) x (1 - uncertainty); projects at
-  the same unit with overlapping periods (6.6) share one calculation from the unit's own data, with the group's
-  largest uncertainty, split by attribution_share (equal when none is given).
-- Mass balance cap per tonne = scope1 + scope2 (7.3.2). Allocation: Residual CFP = General CFP + REPs/production of
-  the connected products (8.3.2); Allocated CFP = (scope1 + scope2 + allocable scope 3 + REP term) x (1 - alpha) +
-  non-allocable upstream scope 3 (8.1.1, 8.1.2); alpha = REPs / (tonnage x that subject part).
+- REPs achieved in a calculation period (signed) = (baseline_intensity x output_t - project_emissions_t) x (1 -
+  uncertainty) for a reduction, x (1 + uncertainty) for an increase; with baseline_uncertainty and
+  project_uncertainty: baseline x (1 - u_b) - project_emissions_t x (1 + u_e). Projects at the same unit with
+  overlapping periods (6.6) share one calculation from the unit's own data, with the group's largest
+  uncertainty, split by attribution_share (equal when none is given). Increases are included (ch. 6): netted
+  against the project's latest earlier periods first, then its later ones; a project's pools hold
+  max(0, the sum of its period amounts).
+- REP term (the 7.3.3 correction) of product k = sum over the eligible pools p of projects connected to k of
+  REPs_p x (days of p inside k's CFP data period / days of p, both ends inclusive) / production of every
+  product connected to the project. Basis = Residual CFP = non-GX CFP = General CFP + REP term (8.3.2, 7.3.3).
+- Mass balance cap per tonne = scope1 + scope2 + REP term (7.3.2); the buyer may claim basis - REPs per tonne.
+  Allocation: Allocated CFP = (scope1 + scope2 + allocable scope 3 + REP term) x (1 - alpha) + non-allocable
+  upstream scope 3 (8.1.1, 8.1.2); alpha = REPs / (tonnage x that subject part).
+- Claims = GX orders at their claimed CFP x tonnage + the rest of every product's production at its non-GX CFP -
+  REPs claimed before (account.csv); actual = General CFP x production - verified REPs of ended pools that no CFP
+  contains. Claims >= actual: nothing counted twice.
 - Units: CFPs t-CO2e per t of product; REPs, use and balances t-CO2e (the ledger: whole grams).
 """
