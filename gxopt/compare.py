@@ -96,6 +96,9 @@ def read_result(result_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return {"path": root, "summary": summary, **tables}
 
 
+CLAIM_METRICS = ("claims_t", "actual_emissions_t", "claims_margin_t")  # summary.json "claims" (7.3.3, 8.1)
+
+
 def _headline(r: dict[str, Any]) -> dict[str, float]:
     o, p, pr, s = r["orders"], r["pools"], r["products"], r["summary"]
     status = o["status"].value_counts()
@@ -122,6 +125,7 @@ def _headline(r: dict[str, Any]) -> dict[str, float]:
         "orders_ineligible": float(status.get("ineligible", 0)),
         "emissions_general_t": float(pr["emissions_general_t"].sum()),
         "emissions_after_allocation_t": float(pr["emissions_after_allocation_t"].sum()),
+        **{k: float(s.get("claims", {}).get(k, np.nan)) for k in CLAIM_METRICS},
     }
 
 

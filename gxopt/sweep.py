@@ -59,7 +59,7 @@ DISTRIBUTIONS = {"uniform": ("low", "high"), "normal": ("mean", "sd"), "triangul
 OPTIONAL_DIST = {"normal": ("low", "high"), "choice": ("p",)}
 METRICS = ("objective_value", "revenue", "reps_used_t", "reps_usable_t", "gx_tonnage_t", "gx_tonnage_mass_balance_t",
            "gx_tonnage_allocation_t", "orders", "orders_served", "orders_filled", "emissions_general_t",
-           "emissions_after_allocation_t")
+           "emissions_after_allocation_t", "claims_t", "actual_emissions_t", "claims_margin_t")
 
 __all__ = ["BUILTIN_KNOBS", "Case", "Grid", "load_grid", "run_case", "sweep"]
 
@@ -512,6 +512,7 @@ def metrics(result: Any) -> dict[str, Any]:
         "orders_filled": int((o["status"] == "filled").sum()),
         "emissions_general_t": float(pr["emissions_general_t"].sum()),
         "emissions_after_allocation_t": float(pr["emissions_after_allocation_t"].sum()),
+        **{k: float(s["claims"][k]) for k in ("claims_t", "actual_emissions_t", "claims_margin_t")},
     }
     by_product = o.groupby("product_id")["gx_tonnage_t"].sum().reindex(pr["product_id"]).fillna(0.0)
     row |= {f"{PRODUCT_PREFIX}{k}": float(v) for k, v in by_product.sort_index().items()}
