@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gxopt.errors import Issue
+from gxopt.schema import GHG_SPECIES
 from gxopt.graph import ProcessGraph, build_graph, material_cycle, split_route
 from gxopt.reps import compute_pools, overlap_groups
 from gxopt.scenario import PlantModel, Scenario
@@ -94,6 +95,15 @@ def check_projects(s: Scenario) -> list[Issue]:
         for r in _rows(p, (p["verified"] == True) & p[col].isna()).itertuples():  # noqa: E712
             issues.append(Issue(f_p, r.src_line, col, "a verified project must name its verifier and statement",
                                 "6.8"))
+    for r in _rows(p, p["gases"].notna()).itertuples():
+        listed = [g.strip() for g in str(r.gases).split(";")]
+        unknown = [g for g in listed if g not in GHG_SPECIES]
+        if unknown or len(set(listed)) != len(listed):
+            issues.append(Issue(f_p, r.src_line, "gases", "list each gas once, ';'-separated, from "
+                                + ", ".join(GHG_SPECIES), "6.5, 7.3.1", r.gases))
+        elif r.gas == "CO2" and listed != ["CO2"]:
+            issues.append(Issue(f_p, r.src_line, "gases", "gas is CO2, so the REPs include CO2 only; use gas GHG for "
+                                "REPs that include other gases", "6.5, 7.3.1", r.gases))
     known = set(p["project_id"].dropna())
     for r in _rows(per, per["project_id"].notna() & ~per["project_id"].isin(known)).itertuples():
         issues.append(Issue(f_per, r.src_line, "project_id", "unknown project (not in projects.csv)",

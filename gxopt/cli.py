@@ -248,6 +248,8 @@ def quote(
             f"{', allocated CFP %.3f' % q.allocated_cfp if q.allocated_cfp is not None else ''}) can be promised "
             f"for {delivery.date()}: {q.reps_t:,.1f} t-CO2e at {q.reps_per_t:.3f} t-CO2e/t ({q.mode})")
     out.print(head)
+    for w in q.warnings:
+        out.print(f"[bold red]warning:[/] {w}")
     if q.pools:
         tab = Table(show_edge=False)
         for col in ("pool", "t-CO2e", "expires", "same site", "shadow price t/t-CO2e"):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gxopt.graph import ProcessGraph, connections
+from gxopt.graph import ProcessGraph, connections, split_route
+from gxopt.schema import STEELMAKING_PROCESSES
 from gxopt.scenario import Scenario
 
 
@@ -30,7 +31,8 @@ class Eligibility:
         ``cfp_data_usable`` (5.2.2).
     orders : per order: ``cap_per_t``, ``cap_t`` (largest REPs the order may take), ``reason`` when the
         order cannot be served at all, ``rank`` (by delivery date, then id), ``class_id`` (-1 if unserved).
-    classes : per class of interchangeable orders: ``method, premium, site, cap_t, weight, n_orders``.
+    classes : per class of interchangeable orders: ``method, premium, site`` (crude-steel site), ``cap_t, weight,
+        n_orders``.
     arcs : one row per eligible (class, pool) pair: ``class_id, pool_id, method, premium, same_site,
         expiry_days, weight``.
     connections : every physically connected (project, product) pair with its evidence path.
@@ -58,6 +60,23 @@ def pool_overlap(links: pd.DataFrame, cfp_start: pd.Series, cfp_end: pd.Series) 
     days = (links["period_end"].to_numpy("datetime64[D]") - links["period_start"].to_numpy("datetime64[D]")
             ).astype(np.int64) + 1
     return inside / days
+
+
+def crude_steel_sites(nodes: pd.DataFrame, routes: pd.Series) -> pd.Series:
+    """Site where each product's crude steel is made: the site of its route's steelmaking unit (BOF, EAF).
+
+    SteelZero's site-level link and thresholds are about that site, not the shipping site (a coil rolled at
+    Higashi from Nishi slabs is Nishi steel). A route without a steelmaking unit (e.g. re-rolling bought
+    slabs) takes the site of its first unit.
+    """
+    n = nodes.drop_duplicates("node_id").set_index("node_id")
+    steelmaking = set(n.index[n["process"].isin(STEELMAKING_PROCESSES)])
+    out = {}
+    for pid, route in routes.items():
+        units = split_route(route)
+        first = next((u for u in units if u in steelmaking), units[0])
+        out[pid] = n["site"].get(first)
+    return pd.Series(out, dtype=object).reindex(routes.index)
 
 
 def pool_links(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +124,7 @@ def product_cfps(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> tuple[
 
     out = pd.DataFrame(index=prod.index)
     out["site"] = prod["site"]
+    out["crude_steel_site"] = crude_steel_sites(s.model.nodes, prod["route"])
     out["production_t"] = prod["production_t"]
     out["general_cfp"] = prod["general_cfp"]
     out["rep_term"] = term.reindex(prod.index).astype("float64").fillna(0.0)  # no connected REPs: no term
@@ -181,7 +201,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     Eligibility is decided per *key* (product, method, gas asked for, delivery window), never per order:
     the delivery window of a mass-balance order is the number of distinct pool expiry dates before its
     delivery date, which is all the expiry rule (7.2.2) looks at. Orders are then merged into *classes*
-    of interchangeable orders: same method, premium, product site and set of eligible pools. Every stage
+    of interchangeable orders: same method, premium, crude-steel site and set of eligible pools. Every stage
     of the objective has the same coefficient for all orders of a class, so the LP over classes has the
     same optimum as the LP over orders, and any split of a class's REPs among its orders is optimal too
     (see :mod:`gxopt.split`). With ``aggregate=False`` every order is its own class (the reference LP).
@@ -245,7 +265,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     rank = np.empty(len(o), dtype=np.int64)
     rank[np.argsort(delivery, kind="stable")] = np.arange(len(o))  # orders are sorted by id: ties by id
     orders["rank"] = rank
-    _, site_code = np.unique(prod["site"].to_numpy(str), return_inverse=True)
+    _, site_code = np.unique(prod["crude_steel_site"].to_numpy(str), return_inverse=True)
     if aggregate:
         _, prem_code = np.unique(o["premium"].to_numpy(float), return_inverse=True)
         n_site, n_ps = int(site_code.max(initial=0)) + 1, int(poolset_of_key.max(initial=0)) + 1
@@ -266,7 +286,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
                     n_orders=("rank", "size")).reset_index()
     classes["method"] = np.where(classes["alloc"], "allocation", "mass_balance")
     classes["product_id"] = prod.index.to_numpy()[classes["pcode"].to_numpy()]
-    classes["site"] = prod["site"].to_numpy()[classes["pcode"].to_numpy()]
+    classes["site"] = prod["crude_steel_site"].to_numpy()[classes["pcode"].to_numpy()]
     classes = classes.drop(columns=["alloc", "pcode"])
     classes["weight"] = np.argsort(np.argsort(classes["first_rank"].to_numpy(), kind="stable"), kind="stable")
 

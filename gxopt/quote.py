@@ -57,10 +57,20 @@ class Quote:
     pools: list[dict[str, Any]] = field(default_factory=list)
     binding: list[str] = field(default_factory=list)
     shadow_prices: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return asdict(self)
+
+
+def allocated_above_general(allocated: float | None, general: float) -> list[str]:
+    """Buyer protection: an Allocated CFP above the product's General CFP buys a worse number than the plain CFP."""
+    if allocated is None or allocated <= general + 1e-9:
+        return []
+    return [f"the Allocated CFP {allocated:.3f} would be ABOVE the product's General CFP {general:.3f} t-CO2e/t: the "
+            "buyer would pay a premium for a higher footprint than the product's ordinary one (8.1.1: low GX value "
+            "goes to the Residual CFP); choose a higher alpha or mass balance"]
 
 
 class Quoter:
@@ -147,6 +157,7 @@ class Quoter:
         eligible, why_not = self._eligible(req)
         mode = "keep" if req.keep else "re-optimize"
         q = Quote(req.product_id, req.method, mode, 0.0, 0.0, r, alpha, allocated)
+        q.warnings = allocated_above_general(allocated, float(self.products.at[req.product_id, "general_cfp"]))
         if not eligible:
             q.binding = [why_not] + self._excluded(req, [])
             return q
@@ -161,7 +172,7 @@ class Quoter:
         exp = self.pools["mb_expires"]
         q.pools = [{"pool_id": p, "project_id": str(self.pools.at[p, "project_id"]), "reps_t": float(v),
                     "expires": str(exp[p].date()), "same_site": bool(self.pools.at[p, "site"] ==
-                                                                     self.products.at[req.product_id, "site"])}
+                                                                     self.products.at[req.product_id, "crude_steel_site"])}
                    for p, v in zip(eligible, x) if v > EPS]
         q.shadow_prices = {p: float(d) / r for p, d in pool_dual.items() if abs(d) > 1e-9}
         q.binding = self._binding(req, eligible, x, pool_dual, alloc_dual, rows) + self._excluded(req, eligible)

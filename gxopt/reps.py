@@ -152,6 +152,8 @@ def compute_pools(scenario: Scenario) -> pd.DataFrame:
         "node": per["project_id"].map(node_of),
         "site": per["project_id"].map(status["site"]),
         "gas": per["project_id"].map(projects["gas"]),
+        "gases": per["project_id"].map(projects["gases"].where(projects["gases"].notna(), np.where(
+            projects["gas"] == "CO2", "CO2", ""))).astype(object),
         "period_start": per["period_start"],
         "period_end": per["period_end"],
         "group": group,

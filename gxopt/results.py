@@ -80,8 +80,9 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
         "period_start": pools["period_start"].to_numpy()[pool_pos],
         "period_end": pools["period_end"].to_numpy()[pool_pos],
         "gas": pools["gas"].to_numpy()[pool_pos],
+        "gases": pools["gases"].to_numpy()[pool_pos],
         "reps_t": lines["reps_t"].to_numpy(),
-        "same_site": pools["site"].to_numpy()[pool_pos] == products["site"].reindex(product).to_numpy(),
+        "same_site": pools["site"].to_numpy()[pool_pos] == products["crude_steel_site"].reindex(product).to_numpy(),
         "certifiable": pools["certifiable"].to_numpy(bool)[pool_pos],
         "evidence": evidence.to_numpy()[evidence.index.get_indexer(pair)],
     })  # lines come sorted by order (orders are sorted by id) and pool
@@ -102,13 +103,15 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     status = np.select([o["reason"].to_numpy() != "", reps >= cap - FILL_TOL * np.maximum(1.0, cap), reps > 0],
                        ["ineligible", "filled", "partial"], "unfilled")
     o["status"] = status
+    # buyer protection: an Allocated CFP above the General CFP is a worse number than the plain CFP
+    o["allocated_above_general"] = ((o["allocated_cfp"] > o["general_cfp"] + 1e-9) & (o["reps_t"] > 0)).to_numpy(bool)
     reason = o["reason"].to_numpy(object).copy()
     reason[status == "unfilled"] = "no REPs left at equal or better value for this order"
     o["reason"] = reason
     orders = o[["order_id", "customer", "product_id", "method", "tonnage_t", "delivery_date", "premium", "gas",
                 "alpha_max", "requested_reps_t", "cap_per_t", "cap_t", "reps_t", "reps_per_t", "alpha",
                 "general_cfp", "rep_term", "basis_cfp", "residual_cfp", "allocated_cfp", "claimed_cfp", "gx_tonnage_t",
-                "value", "status", "certifiable", "reason"]]
+                "allocated_above_general", "value", "status", "certifiable", "reason"]]
 
     p = elig.pools.copy()  # same row order as ``pools`` above, so pool_pos indexes it
     line_reps = lines["reps_t"].to_numpy()
@@ -120,7 +123,7 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     p["used_t"] = p["used_before_t"] + p["used_run_t"]
     p["remaining_t"] = p["reps_t"] - p["used_t"]
     p["shadow_price"] = p["pool_id"].map(sol.pool_duals).fillna(0.0)
-    pools_out = p[["pool_id", "project_id", "node", "site", "gas", "period_start", "period_end", "group", "share",
+    pools_out = p[["pool_id", "project_id", "node", "site", "gas", "gases", "period_start", "period_end", "group", "share",
                    "gross_t", "period_reps_t", "netted_t", "reps_t", "in_cfps_t", "used_before_t", "used_run_t", "used_mass_balance_t", "used_allocation_t",
                    "used_t", "remaining_t", "available_t", "alloc_limit_t", "expires", "ended", "eligible",
                    "certifiable", "shadow_price", "netting", "reason"]]

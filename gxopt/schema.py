@@ -21,8 +21,10 @@ PROJECT_KINDS_ELIGIBLE = ("process_conversion", "fuel_conversion", "raw_material
 PROJECT_KINDS_INELIGIBLE = ("operational_improvement", "maintenance", "production_change", "external_certificate")
 ADDITIONALITY_TESTS = ("regulatory", "technology", "investment", "common_practice", "timing")
 GASES = ("CO2", "GHG")
+GHG_SPECIES = ("CO2", "CH4", "N2O", "HFCs", "PFCs", "SF6", "NF3")  # Kyoto gases (ISO 14064-1)
 METHODS = ("mass_balance", "allocation")
 CFP_BASES = ("pre_project", "post_project")
+STEELMAKING_PROCESSES = ("bof", "eaf", "steelmaking", "open_hearth")  # where crude steel is made (SteelZero's site)
 EDGE_KINDS = ("material", "input", "utility", "byproduct")
 CONNECTING_EDGE_KINDS = ("input", "utility")  # the kinds through which a feeder unit reaches a route (6.7)
 
@@ -90,7 +92,8 @@ NODES = Table(
     (
         _text("node_id", "Unique id of the process unit."),
         _text("site", "Works / site the unit belongs to."),
-        _text("process", "Process name, e.g. blast_furnace, bof, eaf, hot_strip_mill, power_plant."),
+        _text("process", "Process name, e.g. blast_furnace, bof, eaf, hot_strip_mill, power_plant; bof / eaf / "
+              "steelmaking / open_hearth mark where crude steel is made (the product's crude-steel site)."),
         Column("steel", "bool", "false for non-steel operations: their reductions never count.", clause="6.2.1.1"),
     ),
     key=("node_id",),
@@ -156,7 +159,11 @@ PROJECTS = Table(
               PROJECT_KINDS_ELIGIBLE + PROJECT_KINDS_INELIGIBLE, clause="6.2.1.1, 6.2.1.2, 6.3"),
         _enum("additionality", "Additionality test passed; empty = not additional.", ADDITIONALITY_TESTS,
               nullable=True, clause="6.2.1.2"),
-        _enum("gas", "Gas type of the REPs.", GASES, clause="6.5, 7.3.1"),
+        _enum("gas", "Gas class of the REPs, used to match orders: CO2 only, or GHG (CO2 and other gases).", GASES,
+              clause="6.5, 7.3.1"),
+        _text("gases", "The greenhouse gases included in the REPs, ';'-separated (CO2;CH4;N2O; also HFCs, PFCs, SF6, "
+              "NF3); printed on certificates. Empty = CO2 for gas CO2, not itemized for GHG.", required=False,
+              nullable=True, clause="6.5, 7.3.1"),
         Column("verified", "bool", "REPs verified by a third party.", clause="6.8"),
         _text("verifier", "Third-party verifier (required when verified).", nullable=True, clause="6.8"),
         _text("statement_id", "Verification statement reference (required when verified).", nullable=True,

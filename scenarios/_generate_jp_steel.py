@@ -268,6 +268,9 @@ PROJECTS = [
             date(2025, 4, 1), "not eligible: external certificate (6.3)"),
 ]
 PROJECT_BY_ID = {p.project_id: p for p in PROJECTS}
+# gases included in the REPs of the GHG projects (7.3.1, 6.5): the EAF conversion also cuts the mini blast
+# furnace's CH4/N2O; biomass co-firing changes the boiler's CH4 and N2O as well as its CO2
+GASES_INCLUDED = {"MN-EAF-CONV": "CO2;CH4;N2O", "HG-PP-BIOMASS": "CO2;CH4;N2O"}
 
 
 @dataclass
@@ -813,10 +816,10 @@ def write_model(products: list[Product]) -> None:
 
 def write_projects(folder: Path, projects: list[Project], periods: list[Period]) -> None:
     write_csv(folder / "projects.csv",
-              ["project_id", "name", "node", "kind", "additionality", "gas", "verified",
+              ["project_id", "name", "node", "kind", "additionality", "gas", "gases", "verified",
                "verifier", "statement_id", "technology", "took_effect", "note"],
-              [[p.project_id, p.name, p.node, p.kind, p.additionality, p.gas, fmt_bool(p.verified),
-                p.verifier, p.statement_id, p.technology, p.took_effect.isoformat(), p.note]
+              [[p.project_id, p.name, p.node, p.kind, p.additionality, p.gas, GASES_INCLUDED.get(p.project_id, p.gas),
+                fmt_bool(p.verified), p.verifier, p.statement_id, p.technology, p.took_effect.isoformat(), p.note]
                for p in projects])
     write_csv(folder / "project_periods.csv",
               ["project_id", "period_start", "period_end", "baseline_intensity", "output_t",

@@ -42,7 +42,7 @@ STAGES = (
     ("value", "max", "sum of premium x REPs delivered"),
     ("volume", "max", "REPs delivered (no REP left idle that an order could take at equal value)"),
     ("expiry", "min", "REPs x days to the pool's expiry: pools that expire sooner first"),
-    ("site", "max", "REPs from the product's own site (SteelZero site-level link)"),
+    ("site", "max", "REPs from the site where the product's crude steel is made (SteelZero site-level link)"),
     ("order", "min", "REPs x class rank (by its earliest delivery, then order id): deterministic ties"),
 )
 
