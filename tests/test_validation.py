@@ -102,7 +102,9 @@ def second_project_at_hbi_node(s: Spec, *, first: dict[str, Any] | None = None,
 
 def test_base_scenario_is_valid(spec, make) -> None:  # type: ignore[no-untyped-def]
     r = assert_loads(make, spec)
-    assert r.orders.set_index("order_id").at["O1", "reps_t"] == pytest.approx(150)
+    # O1: 100 t HRC, cap per tonne scope1 1.4 + scope2 0.1 + REP term 200 / 2000 = 0.1 (HBI's 200 t-CO2e, all
+    # inside HRC's FY2025 CFP, over HRC 1000 + CRC 500 + PLT 500 t connected): 160 of the pool's 200
+    assert r.orders.set_index("order_id").at["O1", "reps_t"] == pytest.approx(160)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ CELL_CASES = [
     ("additionality", setcell("projects.csv", 0, additionality="financial"), "projects.csv", 2, "additionality",
      "must be one of", "6.2.1.2"),
     ("edge kind", append("edges.csv", {"source": "A-O2", "target": "B-EAF", "kind": "steam"}), "edges.csv", 10,
-     "kind", "must be one of material, utility", None),
+     "kind", "must be one of material, input, utility, byproduct", "6.7"),
     ("cfp_basis", setcell("products.csv", 3, cfp_basis="post"), "products.csv", 5, "cfp_basis", "must be one of",
      None),
     ("duplicate order_id", copy_row("orders.csv", 0), "orders.csv", 3, "order_id", "duplicate id", None),
@@ -349,6 +351,24 @@ def test_utility_cycle_is_allowed(spec, make) -> None:  # type: ignore[no-untype
     assert_loads(make, spec)
 
 
+@pytest.mark.parametrize(("edge", "node"), [
+    ({"source": "A-SP", "target": "A-BF", "kind": "input"}, {"node_id": "A-SP", "site": "A", "process": "sinter",
+                                                             "steel": "true"}),
+    ({"source": "A-BF", "target": "A-CHEM", "kind": "byproduct"}, None),
+], ids=["input", "byproduct"])
+def test_every_edge_kind_is_accepted(spec, make, edge, node) -> None:  # type: ignore[no-untyped-def]
+    """6.7: material, input, utility and byproduct edges (BASE has material and utility ones)."""
+    spec["edges.csv"].append(edge)
+    if node is not None:
+        spec["nodes.csv"].append(node)
+    r = assert_loads(make, spec)
+    edges = r.scenario.model.edges
+    assert edge["kind"] in set(edges.loc[(edges["source"] == edge["source"]) & (edges["target"] == edge["target"]),
+                                         "kind"])
+    # neither edge has a project behind it: O1 is served as in the base case (160)
+    assert r.orders.set_index("order_id").at["O1", "reps_t"] == pytest.approx(160)
+
+
 def test_calculation_period_of_exactly_one_year_is_ok(spec, make) -> None:  # type: ignore[no-untyped-def]
     spec["project_periods.csv"][0].update(period_start="2025-04-01", period_end="2026-03-31")
     spec["project_periods.csv"][1].update(period_start="2024-03-01", period_end="2025-02-28")  # over no 29 Feb
@@ -375,7 +395,8 @@ def test_account_up_to_the_pool_is_ok(spec, make, used) -> None:  # type: ignore
     r = assert_loads(make, spec)
     p = r.pools.set_index("pool_id")
     assert p.at["HBI@2026-03-31", "used_before_t"] == pytest.approx(used)
-    assert r.orders.set_index("order_id").at["O1", "reps_t"] == pytest.approx(min(150, 200 - used))
+    # O1's cap 100 t x 1.6 = 160 (the REP term counts the pool's REPs, whatever was used of them before)
+    assert r.orders.set_index("order_id").at["O1", "reps_t"] == pytest.approx(min(160, 200 - used))
 
 
 def test_account_use_is_summed_per_pool(spec, make) -> None:  # type: ignore[no-untyped-def]
@@ -666,7 +687,8 @@ def test_cli_run_good_scenario_writes_results(spec, make, tmp_path: Path) -> Non
     for name in ("allocations.csv", "orders.csv", "pools.csv", "products.csv", "summary.json"):
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["verified"] is True and summary["objective_value"] == pytest.approx(1500)
+    # premium 10 x O1's 160 t-CO2e (100 t HRC x 1.6, see test_base_scenario_is_valid)
+    assert summary["verified"] is True and summary["objective_value"] == pytest.approx(1600)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary leftovers
 
 
@@ -706,5 +728,6 @@ def test_cli_second_run_replaces_the_result_folder(spec, make, tmp_path: Path) -
     orders = (out / "orders.csv").read_text()
     assert "N1" in orders and "O1" not in orders
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["objective_value"] == pytest.approx(7 * 40)  # SEC: 100 t x scope 1+2 0.4, pool EAF 50
+    # SEC: cap 100 t x (scope 1+2 0.4 + REP term 50 / 400 = 0.125) = 52.5 > pool EAF 50: the pool binds
+    assert summary["objective_value"] == pytest.approx(7 * 50)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

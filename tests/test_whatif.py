@@ -255,10 +255,14 @@ def test_an_added_eaf_route_and_project_are_used(make, spec: dict[str, Any]) -> 
     }
     res = whatif(base, patch, None)
     o = res.orders.set_index("order_id")
-    assert o.at["O9", "status"] == "filled" and o.at["O9", "reps_t"] == pytest.approx(100 * 0.3)
+    # EAF2: 1.0 x 300 - 100 = 200 t-CO2e at B-EAF2, on SEC2's route only (EAF at B-EAF reaches B-CC by a
+    # material edge: no connection), D = 300 t, all 365 days inside SEC2's FY2025 CFP: R = 200 / 300.
+    # O9's cap: 100 t x (scope 1+2 0.3 + 2/3) = 96.667 t-CO2e < the pool's 200: filled
+    cap = 100 * (0.1 + 0.2 + 200 / 300)
+    assert o.at["O9", "status"] == "filled" and o.at["O9", "reps_t"] == pytest.approx(cap)
     lines = res.allocations[res.allocations["order_id"] == "O9"]
     assert set(lines["project_id"]) == {"EAF2"} and lines["evidence"].iloc[0].startswith("B-EAF2")
-    assert res.pools.set_index("project_id").at["EAF2", "used_run_t"] == pytest.approx(30)
+    assert res.pools.set_index("project_id").at["EAF2", "used_run_t"] == pytest.approx(cap)
 
 
 def test_output_folder_safety_and_missing_patch(make, spec: dict[str, Any], tmp_path: Path) -> None:

@@ -48,8 +48,8 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
                                           "reflecting the GX value, stated only for customers buying GX steel. "
                                           "Residual CFP: the CFP not reflecting GX value (General CFP + the REPs "
                                           "reflected in it per tonne, 8.3.2), which non-GX steel carries, so what "
-                                          "buyers claim for this product never adds up to less than its actual "
-                                          "emissions: nothing is counted twice (8.1, 8.3.1)."))
+                                          "buyers claim across the organization never adds up to less than its "
+                                          "actual emissions: nothing is counted twice (8.1, 8.3.1)."))
         out.append(("Bound to the product (7.5, 8.2.3)",
                     f"This CFP certificate is bound to the steel product {product} and order {c.order_id} "
                     f"({c.tonnage_t:,.3f} t) stated above. The Allocated CFP applies to this steel only and shall not "

@@ -54,11 +54,6 @@ class Line:
     statement_id: str
 
     @property
-    def feeds(self) -> list[str]:
-        """Kinds of the feeder steps of the evidence (``input``, ``utility``) before the product's own line."""
-        return [k for k in parse_evidence(self.evidence)[1] if k != "material"] if self.evidence else []
-
-    @property
     def connection(self) -> str:
         """How the project's unit reaches the product (6.7): on its own line, or feeding it."""
         return connection_kind(self.evidence)

@@ -232,7 +232,9 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
         "reduction_periods": periods,
         "verification": {"standard": "ISO 14064-3:2019 (6.8, 7.4, 8.4)", "verifiers": ver,
                          "re_performable": "the verifier pack (verifier-pack/, verifier-pack.zip) re-performs every "
-                                           "REP calculation, pool balance, physical connection and order cap"},
+                                           "REP calculation (increases netted), pool balance, physical connection, "
+                                           "7.3.3 correction, order cap and claimed CFP, and the claims against "
+                                           "actual emissions"},
         "settings": {"as_of": str(st.as_of), "operational_period": f"{st.operational_period.start} to "
                                                                    f"{st.operational_period.end}",
                      "mass_balance_expiry_years": st.mass_balance.expiry_years,
