@@ -77,32 +77,30 @@ def pdf_text(file: Path) -> str:
     return squash(" ".join(page.extract_text() for page in pypdf.PdfReader(file).pages))
 
 
+def _run_and_report(factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path]:
+    root = factory.mktemp(name)
+    gxopt.run(REPO / "scenarios" / name, out=root / "result")
+    return root / "result", build_report(root / "result", root / "report")
+
+
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("case")
-    gxopt.run(REPO / "scenarios" / "jisf-case-study", out=root / "result")
-    return root / "result", build_report(root / "result", root / "report")
+    return _run_and_report(tmp_path_factory, "jisf-case-study")
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("both")
-    gxopt.run(REPO / "scenarios" / "jp-steel-both-methods", out=root / "result")
-    return root / "result", build_report(root / "result", root / "report")
+    return _run_and_report(tmp_path_factory, "jp-steel-both-methods")
 
 
 @pytest.fixture(scope="module")
 def fy26(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("fy26")
-    gxopt.run(REPO / "scenarios" / "jp-steel-fy2026", out=root / "result")
-    return root / "result", build_report(root / "result", root / "report")
+    return _run_and_report(tmp_path_factory, "jp-steel-fy2026")
 
 
 @pytest.fixture(scope="module")
 def figure1(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("figure1")
-    gxopt.run(REPO / "scenarios" / "jisf-figure1", out=root / "result")
-    return root / "result", build_report(root / "result", root / "report")
+    return _run_and_report(tmp_path_factory, "jisf-figure1")
 
 
 def case_as_mass_balance(root: Path) -> Path:
