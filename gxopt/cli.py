@@ -86,17 +86,23 @@ def run(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Result folder to write.")] = Path("out"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on screen.")] = False,
     reference: Annotated[bool, typer.Option(help="Solve the readable pyomo model, one row per order (slow).")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="Result tables as csv (default), parquet, or xlsx (one "
+                                     "results.xlsx workbook for people).")] = "csv",
 ) -> None:
     """Validate, allocate, verify and write the results of SCENARIO."""
+    from gxopt.io import RESULT_FORMATS
     from gxopt.pipeline import run as run_pipeline
+
+    if fmt not in RESULT_FORMATS:
+        raise _fail(InputError([Issue("--format", None, None, "must be one of " + ", ".join(RESULT_FORMATS), value=fmt)]))
 
     try:
         if quiet:
-            result = run_pipeline(scenario, out=out_dir, reference=reference)
+            result = run_pipeline(scenario, out=out_dir, reference=reference, fmt=fmt)
         else:
             with err.status("gxopt") as status:
                 result = run_pipeline(scenario, out=out_dir, progress=lambda m: status.update(f"gxopt: {m}"),
-                                      reference=reference)
+                                      reference=reference, fmt=fmt)
     except BaseException as exc:  # noqa: BLE001
         if isinstance(exc, KeyboardInterrupt) or os.environ.get("GXOPT_DEBUG"):
             raise

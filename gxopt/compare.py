@@ -32,13 +32,13 @@ import numpy as np
 import pandas as pd
 
 from gxopt.errors import InputError, Issue, OutputError
-from gxopt.io import RESULT_MARKER, atomic_dir
+from gxopt.io import RESULT_BOOK, RESULT_MARKER, atomic_dir, read_result_tables
 from gxopt.scenario import display_path
 
 MARKER = "comparison.json"
 CHART = "comparison.png"
 TABLES = ("headline", "runs", "by_product", "by_customer", "cfps", "pool_use", "pool_expiry", "shadow_prices")
-NEEDED = ("orders.csv", "pools.csv", "products.csv", RESULT_MARKER)
+NEEDED = ("orders", "pools", "products")
 
 __all__ = ["compare", "names", "read_result"]
 
@@ -70,14 +70,16 @@ def read_result(result_dir: str | os.PathLike[str]) -> dict[str, Any]:
     label = display_path(root)
     if not root.is_dir():
         raise InputError([Issue(label, None, None, "result folder not found")])
-    missing = [f for f in NEEDED if not (root / f).is_file()]
+    have = {p.stem for p in root.iterdir() if p.suffix in (".csv", ".parquet")} if (root / RESULT_MARKER).is_file() else set()
+    missing = [f"{t}.csv" for t in NEEDED if t not in have and not (root / RESULT_BOOK).is_file()]
+    missing += [] if (root / RESULT_MARKER).is_file() else [RESULT_MARKER]
     if missing:
         rule = ("not a gxopt result folder (no summary.json)" if RESULT_MARKER in missing
                 else "incomplete result folder: missing " + ", ".join(missing))
         raise InputError([Issue(label, None, None, rule)])
     try:
         summary = json.loads((root / RESULT_MARKER).read_text(encoding="utf-8"))
-        tables = {t: pd.read_csv(root / f"{t}.csv", keep_default_na=True) for t in ("orders", "pools", "products")}
+        tables = read_result_tables(root, NEEDED)
     except (json.JSONDecodeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError([Issue(label, None, None, f"cannot be read: {str(exc).splitlines()[0]}")]) from None
     need = {"orders": ("order_id", "customer", "product_id", "method", "tonnage_t", "reps_t", "gx_tonnage_t",

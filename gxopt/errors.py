@@ -9,8 +9,9 @@ from dataclasses import dataclass
 class Issue:
     """One problem found in the inputs, located as precisely as the input allows.
 
-    ``row`` is the 1-based line number in the file (the header is line 1), or None for a
-    whole-file or whole-table problem; ``clause`` is the guideline clause the rule comes from.
+    ``row`` is the 1-based line number in a CSV file (the header is line 1), the Excel row number of a
+    sheet (``file`` then ends with ``sheet NAME``), or the record number of a Parquet file (from 1), or None
+    for a whole-file or whole-table problem; ``clause`` is the guideline clause the rule comes from.
     """
 
     file: str
@@ -23,7 +24,7 @@ class Issue:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", line {self.row}"
+            where += f", {'row' if ' sheet ' in self.file or self.file.endswith('.parquet') else 'line'} {self.row}"
         if self.column:
             where += f", column '{self.column}'"
         text = f"{where}: {self.rule}"

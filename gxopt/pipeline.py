@@ -77,12 +77,14 @@ class RunResult:
 
 
 def run(path: str | os.PathLike[str] | Scenario, out: str | os.PathLike[str] | None = None,
-        progress: Progress | None = None, check: bool = True, *, reference: bool = False) -> RunResult:
+        progress: Progress | None = None, check: bool = True, *, reference: bool = False,
+        fmt: str = "csv") -> RunResult:
     """Run a scenario end to end and optionally write the result folder.
 
     The default path merges interchangeable orders into classes and solves the LP as arrays with
     highspy; ``reference=True`` solves the readable pyomo model with one demand row per order (for
-    small cases and for the tests that prove both give the same optimum).
+    small cases and for the tests that prove both give the same optimum). ``fmt`` is the format of the
+    result tables written to ``out`` (csv, parquet or xlsx).
 
     Raises
     ------
@@ -145,6 +147,6 @@ def run(path: str | os.PathLike[str] | Scenario, out: str | os.PathLike[str] | N
         t0 = time.perf_counter()
         say(f"write {out}")
         summ["timings_s"]["write"] = 0.0
-        out_dir = write_results(res.tables(), summ, out, copies=input_copies(scenario))
+        out_dir = write_results(res.tables(), summ, out, copies=input_copies(scenario), fmt=fmt)
         summ["timings_s"]["write"] = time.perf_counter() - t0
     return RunResult(scenario, res, summ, elig, violations, out_dir)

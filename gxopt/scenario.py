@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +44,7 @@ class Scenario:
     periods: pd.DataFrame
     orders: pd.DataFrame
     account: pd.DataFrame
+    sources: dict[str, Path] = field(default_factory=dict, compare=False)  # table name -> the file it was read from
 
     @property
     def name(self) -> str:
