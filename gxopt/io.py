@@ -376,6 +376,11 @@ def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_
     """
     if fmt not in RESULT_FORMATS:
         raise OutputError(f"--format must be one of {', '.join(RESULT_FORMATS)}, not {fmt!r}")
+    from gxopt.outputs import check_frame, result_table
+
+    drift = [d for name, frame in tables.items() for d in check_frame(result_table(name), frame)]
+    if drift:  # a bug: the output schema (docs/file-contract.md) and the engine disagree
+        raise OutputError("internal: result tables differ from the output schema: " + "; ".join(drift))
     with atomic_dir(out_dir) as tmp:
         if fmt == "xlsx":
             _to_xlsx(tables, tmp / RESULT_BOOK)
@@ -517,9 +522,7 @@ def _to_xlsx(tables: dict[str, pd.DataFrame], file: Path) -> None:
 
 
 def _result_units() -> dict[str, dict[str, str]]:
-    """Unit of every result column from the output schema (:mod:`gxopt.outputs`)."""
-    try:
-        from gxopt.outputs import RESULT_TABLES
-    except ImportError:  # the output schema is optional for the writer
-        return {}
-    return {t.name: {c.name: c.unit for c in t.columns} for t in RESULT_TABLES}
+    """Unit of every result column from the output schema (:mod:`gxopt.outputs`); dates need none."""
+    from gxopt.outputs import RESULT_TABLES
+
+    return {t.name: {c.name: c.unit for c in t.columns if c.kind != "date"} for t in RESULT_TABLES}
