@@ -12,7 +12,7 @@ import pandas as pd
 from gxopt.errors import Issue
 from gxopt.schema import GHG_SPECIES
 from gxopt.graph import ProcessGraph, build_graph, material_cycle, split_route
-from gxopt.reps import compute_pools, overlap_groups
+from gxopt.reps import overlap_groups
 from gxopt.scenario import PlantModel, Scenario
 
 SCOPE_TOL = 1e-6
@@ -23,8 +23,8 @@ def _rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
     return df[mask.fillna(False).astype(bool)]
 
 
-def check_model(model: PlantModel) -> list[Issue]:
-    """Rules of the plant model: graph consistency, routes, CFP breakdown."""
+def check_model(model: PlantModel, pg: ProcessGraph | None = None) -> list[Issue]:
+    """Rules of the plant model: graph consistency, routes, CFP breakdown (``pg``: the run's graph)."""
     issues: list[Issue] = []
     nodes, edges, products = model.nodes, model.edges, model.products
     f_edges, f_prod = model.label("edges.csv"), model.label("products.csv")
@@ -35,7 +35,7 @@ def check_model(model: PlantModel) -> list[Issue]:
     for r in _rows(edges, edges["source"].notna() & (edges["source"] == edges["target"])).itertuples():
         issues.append(Issue(f_edges, r.src_line, "target", "an edge may not loop back to its source",
                             value=r.target))
-    pg = build_graph(nodes, edges)
+    pg = pg if pg is not None else build_graph(nodes, edges)
     cycle = material_cycle(pg)
     if cycle:
         issues.append(Issue(f_edges, None, "kind", "material edges form a cycle: " + " > ".join(cycle)))
@@ -184,25 +184,24 @@ def _check_groups(s: Scenario, per: pd.DataFrame) -> list[Issue]:
     return issues
 
 
-def check_cfp_basis(s: Scenario) -> list[Issue]:
+def check_cfp_basis(s: Scenario, conn: pd.DataFrame) -> list[Issue]:
     """A ``cfp_basis`` still given in products.csv must agree with the dates (7.3.3, 8.2.2).
 
     A project's effect is in a CFP when the project started (its first calculation period began) no
     later than the CFP data period ended: then the CFP is post-project for it. ``pre_project`` contradicts
     any such physically connected, eligible project; ``post_project`` contradicts a product whose connected
     eligible projects all started after its CFP data period ended. Without connected projects either is fine.
+    ``conn`` are the physical connections of the run.
     """
-    from gxopt.graph import connections
     from gxopt.reps import project_status
 
     products = s.model.products
     given = products[products["cfp_basis"].notna()]
     if given.empty:
         return []
-    pg = build_graph(s.model.nodes, s.model.edges)
     status = project_status(s)
-    eligible = s.projects[status["eligible"].to_numpy(bool)]
-    conn = connections(pg, eligible, given)
+    eligible = set(status.loc[status["eligible"].to_numpy(bool), "project_id"])
+    conn = conn[conn["project_id"].isin(eligible) & conn["product_id"].isin(set(given["product_id"]))]
     first = s.periods.groupby("project_id")["period_start"].min()
     conn = conn.assign(first=conn["project_id"].map(first)).dropna(subset=["first"])
     issues: list[Issue] = []
@@ -246,45 +245,65 @@ def check_orders(s: Scenario) -> list[Issue]:
 
 
 def check_account(s: Scenario) -> list[Issue]:
-    """Rules of account.csv: known pools, never more used than the pool's REPs (7.2.1, 7.3.1)."""
-    issues: list[Issue] = []
+    """Rules of account.csv on the inputs alone: every row names a pool of project_periods.csv (7.2.1)."""
     a = s.account
     if a.empty:
-        return issues
-    f_a = s.label("account.csv")
-    pools = compute_pools(s).set_index("pool_id")
+        return []
+    per = s.periods
+    known = set(per["project_id"].astype(str) + "@" + per["period_end"].dt.strftime("%Y-%m-%d"))
     key = a["project_id"].astype(str) + "@" + a["period_end"].dt.strftime("%Y-%m-%d")
-    unknown = a["project_id"].notna() & a["period_end"].notna() & ~key.isin(pools.index)
-    for r in _rows(a, unknown).itertuples():
-        issues.append(Issue(f_a, r.src_line, "period_end", "no such pool (project_id, period_end) in "
-                            "project_periods.csv", value=f"{r.project_id}, {r.period_end.date()}"))
-    used = a.assign(_key=key)[~unknown].groupby("_key")["used_t"].sum()
+    unknown = a["project_id"].notna() & a["period_end"].notna() & ~key.isin(known)
+    return [Issue(s.label("account.csv"), r.src_line, "period_end", "no such pool (project_id, period_end) in "
+                  "project_periods.csv", value=f"{r.project_id}, {r.period_end.date()}")
+            for r in _rows(a, unknown).itertuples()]
+
+
+def check_account_use(s: Scenario, pools: pd.DataFrame) -> list[Issue]:
+    """account.csv never uses more than a pool holds (7.2.1, 7.3.1), on the pools computed once per run."""
+    a = s.account
+    if a.empty:
+        return []
+    reps = pools.set_index("pool_id")["reps_t"]
+    key = a["project_id"].astype(str) + "@" + a["period_end"].dt.strftime("%Y-%m-%d")
+    used = a.assign(_key=key)[key.isin(reps.index)].groupby("_key")["used_t"].sum()
+    issues = []
     for k, u in used.items():
-        if u > pools.at[k, "reps_t"] + 1e-9:
+        if u > reps[k] + 1e-9:
             line = int(a.loc[key == k, "src_line"].iloc[-1])
-            issues.append(Issue(f_a, line, "used_t",
-                                f"more REPs used than the pool holds ({pools.at[k, 'reps_t']:.3f} t-CO2e): "
-                                "the account may never go negative", "7.2.1, 7.3.1", f"{u:g}"))
+            issues.append(Issue(s.label("account.csv"), line, "used_t",
+                                f"more REPs used than the pool holds ({reps[k]:.3f} t-CO2e): the account may "
+                                "never go negative (the pool's REPs are after netting the project's increases)", "7.2.1, 7.3.1", f"{u:g}"))
     return issues
 
 
-def check_scenario(s: Scenario, prior: list[Issue] | None = None) -> list[Issue]:
-    """Run every cross-table rule; ``prior`` are the single-cell issues already found.
+def table_of(label: str) -> str:
+    """The input table an issue's file label names: ``.../orders.csv``, ``.../scenario.xlsx sheet orders``."""
+    if " sheet " in label:
+        return label.rsplit(" sheet ", 1)[1]
+    return label.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+RELIED_ON = ("projects", "project_periods", "account", "nodes", "edges", "products")
+
+
+def check_scenario(s: Scenario, prior: list[Issue] | None = None, pg: ProcessGraph | None = None) -> list[Issue]:
+    """Run every cross-table rule on the inputs alone; ``prior`` are the single-cell issues already found.
 
     Each rule family runs on its own, so one that trips over a cell already reported as bad hides
-    nothing else. The account rules run when the tables they rely on (projects, periods, account)
-    have no problem.
+    nothing else. Rules on computed values (account use against the pools' REPs, a stated cfp_basis
+    against the connections) are :func:`check_computed`, run once the pools and connections exist.
     """
     prior = prior or []
     issues: list[Issue] = []
-    for check in (lambda: check_model(s.model), lambda: check_projects(s), lambda: check_orders(s)):
+    for check in (lambda: check_model(s.model, pg), lambda: check_projects(s), lambda: check_orders(s),
+                  lambda: check_account(s)):
         issues += _isolated(check, prior)
-    relied_on = ("projects.csv", "project_periods.csv", "account.csv", "nodes.csv")
-    if not any(i.file.endswith(relied_on) for i in prior + issues):
-        issues += _isolated(lambda: check_account(s), prior)
-    if not any(i.file.endswith(relied_on + ("edges.csv", "products.csv")) for i in prior + issues):
-        issues += _isolated(lambda: check_cfp_basis(s), prior)
     return issues
+
+
+def check_computed(s: Scenario, pools: pd.DataFrame, conn: pd.DataFrame) -> list[Issue]:
+    """Input rules that need the pools (computed once) and the physical connections (built once)."""
+    return check_account_use(s, pools) + check_cfp_basis(s, conn)
 
 
 def _isolated(check, prior: list[Issue]) -> list[Issue]:  # type: ignore[no-untyped-def]

@@ -195,7 +195,8 @@ def key_candidates(keys: pd.DataFrame, conn: pd.DataFrame, ok_pools: pd.DataFram
     return cand, stages
 
 
-def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: bool = True) -> Eligibility:
+def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: bool = True,
+                conn: pd.DataFrame | None = None) -> Eligibility:
     """Build per-order caps and reasons, the demand classes and their eligible arcs, and the pool limits.
 
     Eligibility is decided per *key* (product, method, gas asked for, delivery window), never per order:
@@ -206,7 +207,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     same optimum as the LP over orders, and any split of a class's REPs among its orders is optimal too
     (see :mod:`gxopt.split`). With ``aggregate=False`` every order is its own class (the reference LP).
     """
-    conn = connections(pg, s.projects, s.model.products)
+    conn = connections(pg, s.projects, s.model.products) if conn is None else conn
     products, added, _links = product_cfps(s, pools, conn)
     pools = pools.copy()
     added_t = pools["pool_id"].map(added).astype("float64").fillna(0.0)  # pools added to no residual CFP

@@ -376,9 +376,10 @@ def write_results(tables: dict[str, pd.DataFrame], summary: dict[str, Any], out_
     """
     if fmt not in RESULT_FORMATS:
         raise OutputError(f"--format must be one of {', '.join(RESULT_FORMATS)}, not {fmt!r}")
-    from gxopt.outputs import check_frame, result_table
+    from gxopt.outputs import RESULT_TABLES, check_frame
 
-    drift = [d for name, frame in tables.items() for d in check_frame(result_table(name), frame)]
+    schemas = {t.name: t for t in RESULT_TABLES}  # other folders (a ledger export) have tables of their own
+    drift = [d for name, frame in tables.items() if name in schemas for d in check_frame(schemas[name], frame)]
     if drift:  # a bug: the output schema (docs/file-contract.md) and the engine disagree
         raise OutputError("internal: result tables differ from the output schema: " + "; ".join(drift))
     with atomic_dir(out_dir) as tmp:

@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 
 from gxopt import __version__
-from gxopt.checks import check_scenario
+from gxopt.checks import RELIED_ON, check_computed, check_scenario, table_of
 from gxopt.eligibility import Eligibility, eligibility
-from gxopt.errors import InputError, VerificationError
-from gxopt.graph import build_graph
+from gxopt.errors import InputError, Issue, VerificationError
+from gxopt.graph import ProcessGraph, build_graph, connections
 from gxopt.io import input_copies, input_digest, read_scenario, write_results
 from gxopt.lp.highs import solve_arrays
 from gxopt.reps import compute_pools
@@ -31,12 +31,51 @@ Progress = Callable[[str], None]
 
 def load(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario; raise :class:`InputError` listing every problem found."""
+    return _load(path).scenario
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every later step works from, each computed once per run: the graph, the pools, the connections."""
+
+    scenario: Scenario
+    graph: ProcessGraph
+    pools: pd.DataFrame
+    connections: pd.DataFrame
+
+
+def _load(path: str | os.PathLike[str]) -> Prepared:
+    """Read; build the graph, the pools and the connections once; run every input rule on them.
+
+    Raises InputError with every problem found: the rules on computed values (account use, a stated
+    cfp_basis) run whenever the tables they rely on are sound, so they are listed with the others.
+    """
     scenario, issues = read_scenario(path)
-    if scenario is not None:
-        issues = issues + check_scenario(scenario, issues)
-    if issues or scenario is None:
+    if scenario is None:
         raise InputError(issues)
-    return scenario
+    pg = build_graph(scenario.model.nodes, scenario.model.edges)
+    issues = issues + check_scenario(scenario, issues, pg)
+    prep = None
+    if not any(table_of(i.file) in RELIED_ON for i in issues):
+        prep, more = _prepared(scenario, pg)
+        issues += more
+    if issues or prep is None:
+        raise InputError(issues)
+    return prep
+
+
+def _prepared(scenario: Scenario, pg: ProcessGraph) -> tuple[Prepared, list[Issue]]:
+    pools = compute_pools(scenario)
+    conn = connections(pg, scenario.projects, scenario.model.products)
+    return Prepared(scenario, pg, pools, conn), check_computed(scenario, pools, conn)
+
+
+def prepare(scenario: Scenario) -> Prepared:
+    """The graph, pools and connections of an already loaded scenario (InputError if a computed rule fails)."""
+    prep, issues = _prepared(scenario, build_graph(scenario.model.nodes, scenario.model.edges))
+    if issues:
+        raise InputError(issues)
+    return prep
 
 
 def validate(path: str | os.PathLike[str]) -> Scenario:
@@ -99,14 +138,14 @@ def run(path: str | os.PathLike[str] | Scenario, out: str | os.PathLike[str] | N
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     say("read and validate")
-    scenario = path if isinstance(path, Scenario) else load(path)
+    prep = prepare(path) if isinstance(path, Scenario) else _load(path)  # graph, pools, connections: once
+    scenario = prep.scenario
     t["read_validate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    say("process graph, REPs and eligibility")
-    pg = build_graph(scenario.model.nodes, scenario.model.edges)
-    pools = compute_pools(scenario)
-    elig = eligibility(scenario, pg, pools, aggregate=not reference)
+    say("eligibility")
+    pools = prep.pools
+    elig = eligibility(scenario, prep.graph, pools, aggregate=not reference, conn=prep.connections)
     t["eligibility"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -5,6 +5,7 @@ linked from one offline ``index.html`` with CSV/JSON twins.
     from gxopt.report import build_report
     build_report("out/fy26", "out/fy26-report")                          # draft certificates
     build_report("out/fy26", "out/fy26-report", db_url="sqlite:///gx.db")  # the ledger's certificates
+    build_report("out/fy26", "out/fy26-report", pact_base_url="https://steel.example.com/pact/")
 
 The output folder is written to a temporary sibling and swapped in at the end, so a failure leaves the
 previous report whole; a non-empty folder that is not a gxopt report is never overwritten.
@@ -36,20 +37,24 @@ __all__ = ["build_report", "MARKER"]
 
 
 def build_report(result_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                 db_url: str | None = None) -> Path:
+                 db_url: str | None = None, pact_base_url: str | None = None) -> Path:
     """Write the report of the result folder ``result_dir`` to ``out_dir``; return ``out_dir``.
 
     With ``db_url`` the certificates are the ledger's (read only); without it, draft certificates of the
-    served orders. Raises :class:`~gxopt.errors.InputError` for a missing or unusable result folder or
-    ledger, :class:`~gxopt.errors.OutputError` when ``out_dir`` cannot be written safely.
+    served orders. ``pact_base_url`` is where the steelmaker publishes ``jisf-gx-extension.schema.json``:
+    the PACT GX extension's ``dataSchema`` is that URL (default: the placeholder
+    ``https://example.invalid/gxopt/``). Raises :class:`~gxopt.errors.InputError` for a missing or unusable
+    result folder or ledger or a bad base URL, :class:`~gxopt.errors.OutputError` when ``out_dir`` cannot be
+    written safely.
     """
     src = Path(result_dir)
     out = Path(out_dir)
+    schema = pact.schema_url(pact_base_url)
     _check_out(src, out)
     data = load(src, db_url)
     try:
         with atomic_dir(out, marker=MARKER) as tmp:
-            _write_all(data, tmp)
+            _write_all(data, tmp, schema)
     except OSError as exc:
         msg = f"{out}: cannot write the report there ({exc.strerror})"
         raise OutputError(msg) from None
@@ -118,7 +123,7 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-def _write_all(data: ReportData, root: Path) -> None:
+def _write_all(data: ReportData, root: Path, schema: str = pact.DEFAULT_SCHEMA_URL) -> None:
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     ctx = _ctx(data)
     files: list[str] = []
@@ -138,23 +143,28 @@ def _write_all(data: ReportData, root: Path) -> None:
         row = {"certificate_id": c.certificate_id, "type": "reduction certificate" if c.kind == "reduction"
                else "CFP certificate", "status": c.status, "method": c.method, "order_id": c.order_id,
                "customer": c.customer, "product_id": c.product_id, "product_name": c.product.get("name", ""),
-               "site": c.product.get("site", ""), "tonnage_t": c.tonnage_t, "reps_t": c.reps_t,
-               "reps_per_t": c.reps_per_t, "gas": c.gases, "general_cfp": c.general_cfp, "rep_term": c.rep_term,
+               "site": c.product.get("site", ""), "crude_steel_site": c.crude_steel_site,
+               "tonnage_t": c.tonnage_t, "reps_t": c.reps_t,
+               "reps_per_t": c.reps_per_t, "gas": c.gases, "gases": c.gases_included,
+               "general_cfp": c.general_cfp, "rep_term": c.rep_term,
                "basis_cfp": c.basis_cfp, "residual_cfp": c.residual_cfp, "allocated_cfp": c.allocated_cfp,
                "alpha": c.alpha,
                "gx_tonnage_t": c.gx_tonnage_t, "reduction_achieved_t": c.reduction_t, "claimed_cfp": c.claimed_cfp,
                "site_link": lz["site_link"], "issued_at": c.issued_at or None, "voided_at": c.voided_at or None,
                "void_reason": c.void_reason or None, "digest": c.digest or None, "certifiable": c.certifiable,
+               "allocated_above_general": c.allocated_above_general, "warnings": "; ".join(c.warnings) or None,
                "html": f"certificates/{c.slug}.html", "pdf": f"certificates/{c.slug}.pdf"}
         for ln in c.lines:
             line_rows.append({"certificate_id": c.certificate_id, "line_no": ln.line_no, "pool_id": ln.pool_id,
                               "project_id": ln.project_id, "project_name": ln.project_name,
                               "period_start": ln.period_start, "period_end": ln.period_end, "gas": ln.gas,
-                              "reps_t": ln.reps_t, "same_site": ln.same_site, "link": ln.link,
+                              "gases": ln.gases_label, "reps_t": ln.reps_t, "same_site": ln.same_site,
+                              "project_site": ln.project_site, "product_crude_steel_site": ln.product_site,
+                              "link": ln.link,
                               "evidence": ln.evidence, "verifier": ln.verifier, "statement_id": ln.statement_id})
         has_pact = c.status != "void" and bool(c.product.get("known"))  # no footprint without the product's CFP data
         if has_pact:
-            d2, d3 = pact.v2(data, c, generated), pact.v3(data, c, generated)
+            d2, d3 = pact.v2(data, c, generated, schema), pact.v3(data, c, generated, schema)
             pact_problems += [f"{c.certificate_id} v2.3: {p}" for p in pact.problems(d2, pact.V2)]
             pact_problems += [f"{c.certificate_id} v3.0: {p}" for p in pact.problems(d3, pact.V3)]
             _json(d2, root / "pact" / "v2.3" / f"{c.slug}.json")
@@ -172,7 +182,8 @@ def _write_all(data: ReportData, root: Path) -> None:
                            else "CFP", "status": c.status, "customer": c.customer, "product": c.product_id,
                            "tonnage": c.tonnage_t, "reps": c.reps_t, "general": c.general_cfp,
                            "basis": c.basis_cfp, "claimed": c.claimed_cfp, "link": lz["site_link"],
-                           "pact": has_pact})
+                           "pact": has_pact, "above_general": c.allocated_above_general,
+                           "allocated": c.allocated_cfp})
     if pact_problems:  # a bug, never a user error: the documents would not conform
         msg = "PACT documents miss required fields: " + "; ".join(pact_problems[:5])
         raise RuntimeError(msg)
@@ -184,13 +195,14 @@ def _write_all(data: ReportData, root: Path) -> None:
     _json({"mode": data.mode, "certificates": cert_json}, cdir / "certificates.json")
     _json({"data": v2_docs}, root / "pact" / "footprints-v2.3.json")
     _json({"data": v3_docs}, root / "pact" / "footprints-v3.0.json")
-    _json(pact.extension_schema(), root / "pact" / "jisf-gx-extension.schema.json")
+    _json(pact.extension_schema(schema), root / "pact" / pact.EXTENSION_SCHEMA_FILE)
     files += ["certificates/certificates.csv", "certificates/certificate_lines.csv", "certificates/certificates.json",
               "pact/footprints-v2.3.json", "pact/footprints-v3.0.json", "pact/jisf-gx-extension.schema.json"]
 
     # disclosures
     ddir = root / "disclosures"
     projects, not_counted = disclosure.project_table(data)
+    not_ended = disclosure.not_ended_table(data)
     cfps = disclosure.three_cfp_table(data)
     order_cfps = disclosure.order_cfp_table(data)
     scheme = disclosure.scheme_information(data, projects)
@@ -198,16 +210,22 @@ def _write_all(data: ReportData, root: Path) -> None:
     claims = disclosure.claims_block(data)
     _csv(projects, ddir / "projects.csv")
     _csv(not_counted, ddir / "projects-not-counted.csv")
-    _json({"clause": "JISF 6.2.3", "organization": data.organization, "projects": disclosure.records(projects),
-           "not_counted": disclosure.records(not_counted)}, ddir / "projects.json")
+    _csv(not_ended, ddir / "projects-not-ended.csv")
+    _json({"clause": "JISF 6.2.3", "organization": data.organization, "as_of": data.summary.get("as_of"),
+           "projects": disclosure.records(projects), "not_counted": disclosure.records(not_counted),
+           "not_ended": disclosure.records(not_ended),
+           "not_ended_note": "calculation periods not yet ended at as_of: not disclosed as achieved"},
+          ddir / "projects.json")
     _csv(cfps, ddir / "three-cfps.csv")
     _csv(order_cfps, ddir / "three-cfps-orders.csv")
     _json({"clause": "JISF 8.3.3", "unit": "t-CO2e/t", "organization": data.organization,
            "products": disclosure.records(cfps), "allocation_orders": disclosure.records(order_cfps),
            "notice_7_3_3": notice, "organization_claims": claims}, ddir / "three-cfps.json")
     _json(scheme, ddir / "scheme.json")
-    _write_disclosure_pages(data, ctx, ddir, projects, not_counted, cfps, order_cfps, notice, scheme, claims)
+    _write_disclosure_pages(data, ctx, ddir, projects, not_counted, cfps, order_cfps, notice, scheme, claims,
+                            not_ended)
     files += ["disclosures/projects.csv", "disclosures/projects.json", "disclosures/projects-not-counted.csv",
+              "disclosures/projects-not-ended.csv",
               "disclosures/three-cfps.csv", "disclosures/three-cfps.json", "disclosures/three-cfps-orders.csv",
               "disclosures/scheme.json"]
 
@@ -220,6 +238,9 @@ def _write_all(data: ReportData, root: Path) -> None:
     _csv(lc if len(lc) else pd.DataFrame(columns=["certificate_id"]), ldir / "certificates.csv")
     _csv(ll, ldir / "lines.csv")
     _json({"boundary_note": lens.BOUNDARY_NOTE, "steelzero_position": lens.STEELZERO_POSITION,
+           "claimed_cfp": lens.NOT_RECOGNISED, "scrap_recovery_condition": lens.SCRAP_CONDITION,
+           "site": "crude_steel_site: where the product's crude steel is made (the route's BOF/EAF unit)",
+           "allocated_above_general": [c.certificate_id for c in data.certificates if c.allocated_above_general],
            "scales": [{"key": s.key, "label": s.label, "b": s.b, "m": s.m, "formula": f"{s.b} - {s.m} * s",
                        "unit": "t-CO2e per t crude steel", "source": s.source} for s in lens.SCALES],
            "products": disclosure.records(lp), "sites": disclosure.records(ls),
@@ -266,7 +287,7 @@ def _write_all(data: ReportData, root: Path) -> None:
               "pact_footprints": len(v2_docs)}
     check_rows = [(name.replace("_", " "), {"ok": res["ok"], "problems": len(res["problems"])})
                   for name, res in checks["checks"].items()]
-    check_rows.append(("gxopt independent verification (re-run)",
+    check_rows.append(("re-checked by gxopt (its own verify re-run; not a third-party verification)",
                        {"ok": checks["gxopt_verify"]["ok"], "problems": checks["gxopt_verify"]["violations"]}))
     t = data.summary.get("totals", {})
     claims = disclosure.claims_block(data)
@@ -274,28 +295,36 @@ def _write_all(data: ReportData, root: Path) -> None:
     cards = [("certificates" + (" (draft)" if data.mode == "draft" else " issued"),
               f"{counts['draft'] if data.mode == 'draft' else counts['issued']:,}"),
              ("REPs on certificates, t-CO2e", f"{sum(c.reps_t for c in active):,.0f}"),
-             ("steel covered, t", f"{sum(c.tonnage_t for c in active):,.0f}"),
+             ("certificate tonnage (steel sold with a certificate), t", f"{sum(c.tonnage_t for c in active):,.0f}"),
+             ("GX tonnage (steel carrying GX value: alpha x volume; mass balance at the full scope 1+2 "
+              "intensity), t", f"{sum(c.gx_tonnage_t for c in active):,.0f}"),
              ("REPs of usable pools, t-CO2e", f"{t.get('usable_available_t', 0):,.0f}"),
              ("buyers' claims (both methods) / actual emissions, t-CO2e",
               f"{claims.get('claims_t', 0):,.0f} / {claims.get('actual_emissions_t', 0):,.0f}"),
-             ("margin: REPs not yet claimed, t-CO2e" if claims["no_double_counting"]
+             ("margin: claims - actual emissions, t-CO2e" if claims["no_double_counting"]
               else "claims BELOW actual: counted twice, t-CO2e", f"{claims.get('claims_margin_t', 0):+,.0f}"),
-             ("REP lines from the product's own site",
+             ("REPs of usable pools not allocated, t-CO2e", f"{claims.get('reps_not_allocated_t', 0):,.0f}"),
+             ("REPs on certificates from the product's crude-steel site (share of t-CO2e)",
               f"{_share_same_site(data):.0%}" if any(c.lines for c in active) else "–")]
     lens_rows = disclosure.records(lp.assign(
         steelzero=lp["steelzero_lower_emission_met"], near_zero=lp["iea_near_zero_met"]))
-    lens_table = {"caption": "", "note": "General CFP per product (embodied, physical) at its scrap share, and "
-                                         "its non-GX CFP (General + 7.3.3 correction); thresholds in t-CO2e per t "
-                                         "of crude steel.",
-                  "columns": [("product_id", "Product", "text"), ("site", "Site", "text"),
+    lens_table = {"caption": "", "note": "General CFP per product (embodied) at its scrap share, judged as a proxy "
+                                         "for the intensity of the site where its crude steel is made, and its "
+                                         "non-GX CFP (General + 7.3.3 correction); thresholds in t-CO2e per t of "
+                                         "crude steel. Claimed CFPs are not judged: " + lens.NOT_RECOGNISED + ".",
+                  "columns": [("product_id", "Product", "text"), ("crude_steel_site", "Crude steel made at", "text"),
+                              ("site", "Shipped from", "text"),
                               ("scrap_share", "Scrap share", "pct"), ("general_cfp", "General CFP", "cfp"),
                               ("non_gx_cfp", "non-GX CFP", "cfp"),
                               ("steelzero_lower_emission_threshold", "SteelZero / RS2 threshold", "cfp"),
-                              ("steelzero", "meets SteelZero lower-emission", "bool"),
+                              ("steelzero", "General CFP meets SteelZero lower-emission", "bool"),
                               ("iea_near_zero_threshold", "IEA near-zero threshold", "cfp"),
-                              ("near_zero", "meets IEA near-zero", "bool"),
-                              ("rs_level_label", "ResponsibleSteel", "text")],
+                              ("near_zero", "General CFP meets IEA near-zero", "bool"),
+                              ("rs_level_label", "ResponsibleSteel (General CFP)", "text")],
                   "rows": lens_rows}
+    above = [{"id": c.certificate_id, "slug": c.slug, "customer": c.customer, "product": c.product_id,
+              "general": c.general_cfp, "allocated": c.allocated_cfp}
+             for c in data.certificates if c.allocated_above_general and c.status != "void"]
     files += ["report.json", "index.html"]
     report = {"kind": KIND, "gxopt_version": __version__, "generated": generated, "mode": data.mode,
               "organization": data.organization, "scenario": data.scenario_name,
@@ -304,6 +333,8 @@ def _write_all(data: ReportData, root: Path) -> None:
               "ledger": None if data.ledger is None else {"url": data.ledger.url, "head": data.ledger.head,
                                                           "audit_problems": data.ledger.audit_problems},
               "counts": counts, "checks": checks, "claims": claims, "notes": data.notes, "files": files,
+              "pact_extension_schema_url": schema,
+              "allocated_above_general": [a["id"] for a in above],
               "plots": [p["file"] for p in plot_items]}
     _json(report, root / MARKER)
     zip_size = _size((root / "verifier-pack.zip").stat().st_size)
@@ -312,7 +343,9 @@ def _write_all(data: ReportData, root: Path) -> None:
         mode=data.mode, ledger_url=data.ledger.url if data.ledger else "",
         ledger_head=data.ledger.head["hash"][:16] if data.ledger else "",
         audit_problems=data.ledger.audit_problems if data.ledger else [], counts=counts, notes=data.notes,
-        cards=cards, claims=claims, plots=plot_items, certificates=index_rows, lens_note=lens.BOUNDARY_NOTE, lens_table=lens_table,
+        cards=cards, claims=claims, plots=plot_items, certificates=index_rows, lens_note=lens.BOUNDARY_NOTE,
+        lens_table=lens_table, above_general=above, pact_schema_url=schema,
+        pact_placeholder=schema == pact.DEFAULT_SCHEMA_URL,
         pact_count=len(v2_docs), zip_size=zip_size, checks=check_rows, files=files), encoding="utf-8")
 
 
@@ -324,7 +357,8 @@ def _share_same_site(data: ReportData) -> float:
 
 def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, projects: pd.DataFrame,
                             not_counted: pd.DataFrame, cfps: pd.DataFrame, order_cfps: pd.DataFrame,
-                            notice: list[dict[str, Any]], scheme: dict[str, Any], claims: dict[str, Any]) -> None:
+                            notice: list[dict[str, Any]], scheme: dict[str, Any], claims: dict[str, Any],
+                            not_ended: pd.DataFrame | None = None) -> None:
     incomplete = projects[~projects["disclosure_complete"]]["project_id"].unique().tolist() if len(projects) else []
     notes = []
     if incomplete:
@@ -333,10 +367,14 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
     page = render(
         "table_page.html", **ctx, title="Emission reduction projects (JISF 6.2.3)",
         subtitle="projects subject to the calculation of REPs under GX Mass Balance and GX Allocation",
-        twins=[("CSV", "projects.csv"), ("JSON", "projects.json"), ("not counted (CSV)", "projects-not-counted.csv")],
+        twins=[("CSV", "projects.csv"), ("JSON", "projects.json"), ("not counted (CSV)", "projects-not-counted.csv"),
+               ("not yet ended (CSV)", "projects-not-ended.csv")],
         intro=["For each emission reduction project: its name, implementation location (site and process unit), "
                "the specific reduction technology, the additionality test it passed (6.2.1.2) and the REPs "
-               "achieved in each calculation period (after the 6.6 attribution share), with gas type and verification.",
+               "achieved in each calculation period (after the 6.6 attribution share), with the gases included "
+               "(6.5) and the third-party verification. Only calculation periods that ended by the run's as_of "
+               f"date ({data.summary.get('as_of')}) are disclosed as achieved; a period not yet ended is listed "
+               "separately and is not disclosed as achieved.",
                "The REPs achieved in a calculation period are signed: a period with a net emission increase shows "
                "the increase (ch. 6: both reductions and increases are included). Increases are netted against the "
                "same project's other periods, its latest earlier periods first, then later ones; 'Netted' is the "
@@ -347,7 +385,8 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
                              ("location_site", "Site", "text"), ("location_node", "Unit", "mono"),
                              ("location_unit", "Unit name", "text"), ("technology", "Technology", "text"),
                              ("project_type", "Type", "text"), ("additionality_test", "Additionality test", "text"),
-                             ("additionality_passed", "Additional (6.2.1.2)", "bool"), ("gas", "Gas", "text"),
+                             ("additionality_passed", "Additional (6.2.1.2)", "bool"),
+                             ("gases", "Gases included", "text"), ("gas", "Gas class", "text"),
                              ("period_start", "Period start", "text"), ("period_end", "Period end", "text"),
                              ("node_group_6_6", "6.6 group", "text"), ("attribution_share", "Share", "num"),
                              ("period_result", "Achieved in the period", "text"),
@@ -356,6 +395,13 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
                              ("reps_t", "REPs in the pool t-CO2e", "reps"), ("verifier", "Verifier", "text"),
                              ("statement_id", "Statement", "text"), ("status", "Status", "text")],
                  "rows": disclosure.records(projects)},
+                {"caption": "Calculation periods not yet ended (not disclosed as achieved)",
+                 "note": f"Periods of eligible projects that had not ended at as_of {data.summary.get('as_of')}: "
+                         "nothing is disclosed as achieved for them, and their REPs cannot be used.",
+                 "empty": "none", "columns": [("project_id", "Project", "text"), ("name", "Name", "text"),
+                                              ("period_start", "Period start", "text"),
+                                              ("period_end", "Period end", "text"), ("status", "Status", "text")],
+                 "rows": disclosure.records(not_ended) if not_ended is not None else []},
                 {"caption": "Projects not counted as REPs (and why)", "note": "", "empty": "none",
                  "columns": [("project_id", "Project", "text"), ("name", "Name", "text"),
                              ("location_site", "Site", "text"), ("location_node", "Unit", "mono"),
@@ -420,16 +466,21 @@ def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.D
     scale_cols = []
     for s in lens.SCALES:
         scale_cols += [(f"{s.key}_threshold", f"{s.label} ({s.b:.2f} - {s.m:.2f} s)", "cfp"),
-                       (f"{s.key}_met", "met", "bool")]
+                       (f"{s.key}_met", "General CFP meets", "bool")]
+    site_cols = [("site_intensity", "Crude-steel site intensity (given)", "cfp"),
+                 ("site_rs_level_label", "Site level (given intensity)", "text")]
     cert_cols = [("certificate_id", "Certificate", "text"), ("method", "Method", "text"),
-                 ("product_id", "Product", "text"), ("scrap_share", "Scrap share", "pct"),
-                 ("general_cfp", "General CFP", "cfp"), ("basis_cfp", "Basis CFP", "cfp"),
-                 ("claimed_cfp", "Claimed CFP", "cfp"),
-                 ("claimed_basis", "Claimed basis", "text"), ("physical_rs_level", "RS level (General)", "int"),
-                 ("claimed_rs_level", "RS level (claimed)", "int"),
-                 ("physical_steelzero_lower_emission", "SteelZero (General)", "bool"),
-                 ("site_link", "Site link", "text"), ("same_site_t", "Same site t-CO2e", "reps"),
-                 ("pooled_t", "Pooled t-CO2e", "reps")]
+                 ("product_id", "Product", "text"), ("crude_steel_site", "Crude steel made at", "text"),
+                 ("scrap_share", "Scrap share", "pct"),
+                 ("general_cfp", "General CFP (embodied)", "cfp"), ("physical_rs_level", "RS level (General CFP)", "int"),
+                 ("physical_steelzero_lower_emission", "SteelZero lower-emission (General CFP)", "bool"),
+                 ("basis_cfp", "Basis CFP", "cfp"), ("claimed_cfp", "Claimed CFP", "cfp"),
+                 ("claimed_note", "Claimed CFP for SteelZero", "text"),
+                 ("site_link", "Site link (crude-steel site)", "text"), ("same_site_t", "Same site t-CO2e", "reps"),
+                 ("pooled_t", "Pooled t-CO2e", "reps"),
+                 ("not_from_crude_steel_site", "Lines not from the crude-steel site", "text"),
+                 ("scrap_raising_projects", "Projects raising scrap use", "text"),
+                 ("allocated_above_general", "Allocated CFP above General CFP", "bool")]
     cert_cols += [(f"item_{k}", label, "text") for k, label in lens.DISCLOSURE_ITEMS]
     page = render(
         "table_page.html", **ctx, title="SteelZero lens", subtitle="intensities against the sliding scales buyers use",
@@ -438,25 +489,38 @@ def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.D
         intro=["Scales, t-CO2e per t of crude steel at scrap share s (0..1): ResponsibleSteel levels 1-4 = 2.80 - 2.30 s, "
                "2.00 - 1.65 s, 1.20 - 1.00 s, 0.40 - 0.35 s; SteelZero lower-emission steel = ResponsibleSteel level 2; "
                "IEA near-zero = 0.40 - 0.35 s.",
-               "Per product: the General CFP (embodied, physical) and the non-GX CFP (General CFP + 7.3.3 "
-               "correction, what steel without GX value carries). For each certificate: the physical intensity "
-               "(General CFP) and the claimed intensity (the certificate's claimed CFP: the Allocated CFP, or the "
-               "basis less REPs per tonne) on the scales; whether each REP line comes from the product's "
-               "own site or is pooled across sites; and which of SteelZero's disclosure items the certificate "
-               "carries (CFP per tonne, scrap share, calculation standard, technology, how the reduction was "
-               "attributed, same-site guarantee)."],
-        notes=[lens.BOUNDARY_NOTE, lens.STEELZERO_POSITION],
+               "Thresholds and levels are judged on embodied numbers only: the General CFP of each product, as a "
+               "proxy for the intensity of the site where its crude steel is made (the site of its route's BOF/EAF "
+               "unit, not the shipping site), and that site's own intensity where the plant model gives it "
+               "(crude_steel_intensity). A certificate's claimed CFP (the Allocated CFP, or the basis less REPs "
+               "per tonne) is shown beside them as " + lens.NOT_RECOGNISED + ", never with a verdict. Per product "
+               "also the non-GX CFP (General CFP + 7.3.3 correction, what steel without GX value carries). Per "
+               "certificate: whether each REP line comes from the product's crude-steel site or is pooled across "
+               "sites, and which of SteelZero's disclosure items the certificate carries (CFP per tonne, scrap "
+               "share, calculation standard, technology, how the reduction was attributed, same-site guarantee)."],
+        notes=[lens.BOUNDARY_NOTE, lens.STEELZERO_POSITION]
+        + ([f"Projects raising scrap use, connected to {', '.join(sorted(set(lp.loc[lp['scrap_recovery_condition'], 'product_id'])))}"
+            f" ({', '.join(sorted({x for v in lp['scrap_raising_projects'] for x in str(v).split(';') if x}))}): "
+            + lens.SCRAP_CONDITION] if len(lp) and lp["scrap_recovery_condition"].any() else [])
+        + (["CFP certificates whose Allocated CFP is above the product's General CFP (buyer warning): "
+            + ", ".join(c.certificate_id for c in data.certificates if c.allocated_above_general)]
+           if any(c.allocated_above_general for c in data.certificates) else []),
         tables=[{"caption": "Per product (General CFP as a proxy)", "note": "", "empty": "no products",
-                 "columns": [("product_id", "Product", "text"), ("site", "Site", "text"),
+                 "columns": [("product_id", "Product", "text"), ("crude_steel_site", "Crude steel made at", "text"),
+                             ("site", "Shipped from", "text"),
                              ("scrap_share", "Scrap share", "pct"), ("general_cfp", "General CFP", "cfp")]
-                 + scale_cols + [("rs_level_label", "ResponsibleSteel", "text"),
-                                 ("non_gx_cfp", "non-GX CFP", "cfp"), ("non_gx_rs_level", "RS level (non-GX)", "int")],
+                 + scale_cols + [("rs_level_label", "ResponsibleSteel (General CFP)", "text")] + site_cols
+                 + [("non_gx_cfp", "non-GX CFP", "cfp"), ("non_gx_rs_level", "RS level (non-GX)", "int"),
+                    ("scrap_raising_projects", "Projects raising scrap use", "text")],
                  "rows": disclosure.records(lp)},
-                {"caption": "Per site (production-weighted proxy)", "note": "", "empty": "no sites",
-                 "columns": [("site", "Site", "text"), ("production_t", "Production t", "num0"),
+                {"caption": "Per site where crude steel is made (production-weighted proxy)", "note": "",
+                 "empty": "no sites",
+                 "columns": [("site", "Crude-steel site", "text"), ("product_ids", "Products", "text"),
+                             ("shipped_from", "Shipped from", "text"), ("production_t", "Production t", "num0"),
                              ("weighted_scrap_share", "Scrap share", "pct"),
                              ("weighted_general_cfp", "Weighted General CFP", "cfp")] + scale_cols
-                 + [("rs_level_label", "ResponsibleSteel", "text")], "rows": disclosure.records(ls)},
+                 + [("rs_level_label", "ResponsibleSteel (General CFP)", "text")] + site_cols,
+                 "rows": disclosure.records(ls)},
                 {"caption": "Per certificate", "note": "", "empty": "no certificates", "columns": cert_cols,
                  "rows": disclosure.records(lc)}])
     (ldir / "steelzero-lens.html").write_text(page, encoding="utf-8")
