@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gxopt import __version__
-from gxopt.errors import GxoptError, InputError, Issue, OutputError, SolverError, VerificationError
+from gxopt.errors import GxoptError, InputError, Issue
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gxopt: allocate verified emission reductions (REPs) to orders under the JISF GX Steel "
@@ -27,7 +27,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
-EXIT_INPUT, EXIT_SOLVER, EXIT_VERIFY, EXIT_BUSY, EXIT_TAMPER, EXIT_INTERNAL = 2, 3, 4, 5, 6, 1
+EXIT_INPUT, EXIT_TAMPER, EXIT_INTERNAL = InputError.exit_code, 6, 1  # the others are carried by the error classes
 ledger_app = typer.Typer(no_args_is_help=True, help="The ledger: verify, export, void, balances.")
 attribute_app = typer.Typer(no_args_is_help=True, help="Downstream attribute certificates (7.5).")
 app.add_typer(ledger_app, name="ledger")
@@ -36,29 +36,16 @@ DbOption = Annotated[str, typer.Option("--db", help="Ledger database URL: sqlite
 
 
 def _fail(exc: BaseException) -> typer.Exit:
+    """Print ``exc`` in plain words and return its exit code (carried by the error class; 1 = internal)."""
     if isinstance(exc, InputError):
         err.print(f"[bold red]error:[/] {len(exc.issues)} problem(s) in the inputs:")
         for issue in exc.issues:
             err.print(f"  - {issue}", markup=False, soft_wrap=True)  # never fold a file name
-        return typer.Exit(EXIT_INPUT)
-    from gxopt.ledger.db import LedgerBusy, LedgerError
-
-    if isinstance(exc, LedgerBusy):
-        err.print(f"[bold yellow]ledger busy:[/] {exc}")
-        return typer.Exit(EXIT_BUSY)
-    if isinstance(exc, LedgerError):
-        err.print(f"[bold red]refused:[/] {exc}")
-        return typer.Exit(EXIT_INPUT)
-    if isinstance(exc, OutputError):
-        err.print(f"[bold red]error:[/] {exc}", markup=True)
-        return typer.Exit(EXIT_INPUT)
-    if isinstance(exc, SolverError):
-        err.print(f"[bold red]solver error:[/] {exc}")
-        return typer.Exit(EXIT_SOLVER)
-    if isinstance(exc, VerificationError):
-        err.print(f"[bold red]verification failed[/] (nothing was written; please report this):\n{exc}",
-                  markup=True)
-        return typer.Exit(EXIT_VERIFY)
+        return typer.Exit(exc.exit_code)
+    if isinstance(exc, GxoptError):
+        err.print(f"[bold red]{exc.headline}:[/] ", end="")
+        err.print(str(exc), markup=False, soft_wrap=True)
+        return typer.Exit(exc.exit_code)
     err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
               "Set GXOPT_DEBUG=1 to see the traceback.")
     return typer.Exit(EXIT_INTERNAL)
@@ -427,19 +414,11 @@ def attribute_transfer(
     Only reduction certificates (GX Mass Balance) can pass attributes on; a CFP certificate (GX Allocation)
     is refused with exit 2 (7.5, 8.5), and nothing is written.
     """
-    from rich.markup import escape
-
     from gxopt.ledger import certificates as certs
-    from gxopt.ledger.db import LedgerBusy, LedgerError, connect, writer
+    from gxopt.ledger.db import connect, writer
 
-    try:
-        with writer(connect(db), f"transfer {certificate}") as conn:
-            tid = certs.transfer(conn, certificate, to, reps, from_transfer)
-    except LedgerError as exc:
-        if isinstance(exc, LedgerBusy):
-            raise
-        err.print(f"[bold red]refused:[/] {escape(str(exc))}", soft_wrap=True)  # one plain line, never folded
-        raise typer.Exit(EXIT_INPUT) from None
+    with writer(connect(db), f"transfer {certificate}") as conn:  # a refusal: exit 2, one plain line (_fail)
+        tid = certs.transfer(conn, certificate, to, reps, from_transfer)
     out.print(f"recorded attribute transfer {tid}: {reps:,.6f} t-CO2e to {to}")
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gxopt.errors import InputError, Issue, OutputError
-from gxopt.io import RESULT_BOOK, RESULT_MARKER, atomic_dir, read_result_tables
+from gxopt.io import RESULT_BOOK, RESULT_MARKER, atomic_dir, check_out_dir, read_result_tables
 from gxopt.scenario import display_path
 
 MARKER = "comparison.json"
@@ -220,9 +220,7 @@ def compare(result_dirs: list[str | os.PathLike[str]] | list[Path], out_dir: str
 
 
 def _check_out(out: Path, dirs: list[Path]) -> None:
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
-        msg = f"{out}: exists and is not a gxopt comparison folder (no {MARKER}); refusing to overwrite it - choose another --out"
-        raise OutputError(msg)
+    check_out_dir(out, MARKER, "gxopt comparison folder")
     for d in dirs:
         try:
             if out.resolve() == d.resolve() or d.resolve() in out.resolve().parents:

@@ -36,11 +36,16 @@ class Issue:
 
 
 class GxoptError(Exception):
-    """Base class of all errors raised by gxopt."""
+    """Base class of all errors raised by gxopt; each class carries its exit code and its headline."""
+
+    exit_code = 1
+    headline = "error"
 
 
 class InputError(GxoptError):
     """The inputs break the file contract or a rule of the guideline; carries every issue found."""
+
+    exit_code = 2
 
     def __init__(self, issues: list[Issue]):
         self.issues = list(issues)
@@ -52,9 +57,15 @@ class InputError(GxoptError):
 class SolverError(GxoptError):
     """The LP solver did not return a proven optimum (no silent wrong answers)."""
 
+    exit_code = 3
+    headline = "solver error"
+
 
 class VerificationError(GxoptError):
     """The independent check of a solved allocation found a broken constraint."""
+
+    exit_code = 4
+    headline = "verification failed (nothing was written; please report this)"
 
     def __init__(self, violations: list[str]):
         self.violations = list(violations)
@@ -66,3 +77,5 @@ class VerificationError(GxoptError):
 
 class OutputError(GxoptError):
     """The output folder cannot be written safely."""
+
+    exit_code = 2

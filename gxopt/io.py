@@ -435,8 +435,16 @@ def read_result_tables(root: Path, names: tuple[str, ...]) -> dict[str, pd.DataF
     return out
 
 
+def check_out_dir(out: Path, marker: str = RESULT_MARKER, kind: str = "gxopt result folder") -> None:
+    """The one guard of every output folder: a non-empty folder without ``marker`` is never overwritten."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).is_file())):
+        msg = f"{out}: exists and is not a {kind} (no {marker}); refusing to overwrite it - choose another --out"
+        raise OutputError(msg)
+
+
 @contextlib.contextmanager
-def atomic_dir(out_dir: str | os.PathLike[str], marker: str = RESULT_MARKER) -> Iterator[Path]:
+def atomic_dir(out_dir: str | os.PathLike[str], marker: str = RESULT_MARKER,
+               kind: str = "gxopt result folder") -> Iterator[Path]:
     """Yield a temporary sibling folder to fill; on success it replaces ``out_dir`` in one rename.
 
     A crash leaves either the previous folder or the new one, never a mix. A non-empty existing folder
@@ -444,10 +452,7 @@ def atomic_dir(out_dir: str | os.PathLike[str], marker: str = RESULT_MARKER) -> 
     folder must contain ``marker`` when the block ends.
     """
     out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).is_file())):
-        msg = (f"{out}: exists and is not a gxopt result folder (no {marker}); "
-               "refusing to overwrite it - choose another --out")
-        raise OutputError(msg)
+    check_out_dir(out, marker, kind)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

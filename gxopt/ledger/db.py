@@ -29,9 +29,15 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 class LedgerError(GxoptError):
     """A ledger rule refused the change (nothing was written)."""
 
+    exit_code = 2
+    headline = "refused"
+
 
 class LedgerBusy(LedgerError):
     """Another writer holds the ledger lock and did not release it in time."""
+
+    exit_code = 5
+    headline = "ledger busy"
 
 
 _ENGINES: dict[tuple[str, float], sa.Engine] = {}
