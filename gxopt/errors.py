@@ -67,7 +67,7 @@ class VerificationError(GxoptError):
     exit_code = 4
     headline = "verification failed (nothing was written; please report this)"
 
-    def __init__(self, violations: list[str]):
+    def __init__(self, violations: list):  # of gxopt.verify.Violation (or text)
         self.violations = list(violations)
         super().__init__(
             f"{len(self.violations)} constraint violation(s) in the result:\n"

@@ -91,7 +91,7 @@ class RunResult:
     results: Results
     summary: dict[str, Any]
     eligibility: Eligibility
-    violations: list[str] = field(default_factory=list)
+    violations: list = field(default_factory=list)  # gxopt.verify.Violation
     out_dir: Path | None = None
 
     @property

@@ -24,19 +24,51 @@ def _tol(x: pd.Series | np.ndarray | float) -> pd.Series | np.ndarray | float:
     return ABS_TOL + REL_TOL * np.abs(x)
 
 
+class Violation(str):
+    """One broken rule, read as its text: the rule's name (the LP family it concerns where there is one:
+    ``reps``, ``pool_account``, ``order_cap``, ``allocation_conservation``, ``objective_fix``; else
+    ``pool_reps``, ``cfps``, ``claims``, ``certifiable``), the guideline clause and the ids that break it
+    (at most ``limit`` shown, ``more`` not shown)."""
+
+    rule: str
+    clause: str
+    ids: tuple[str, ...]
+    more: int
+
+    def __new__(cls, rule: str, clause: str, ids: tuple[str, ...], text: str, more: int = 0) -> Violation:
+        shown = f": {', '.join(ids)}" if ids else ""
+        obj = super().__new__(cls, f"{text}{shown}" + (f" (and {more} more)" if more else ""))
+        obj.rule, obj.clause, obj.ids, obj.more = rule, clause, ids, more
+        return obj
+
+
+RULE_OF = (  # text of a check -> its rule name (LP family where the check re-does one)
+    ("a project's pools", "pool_reps"), ("a pool holds", "pool_reps"), ("negative REPs", "reps"),
+    ("allocation from", "reps"), ("gas type", "reps"), ("mass balance from", "reps"), ("GX Allocation from", "reps"),
+    ("GX Allocation delivered", "reps"), ("CFP data older", "reps"), ("evidence path", "reps"),
+    ("marked certifiable", "certifiable"), ("pool ", "pool_account"), ("order cap", "order_cap"),
+    ("alpha outside", "order_cap"), ("GX Allocation moved", "allocation_conservation"), ("buyers may claim", "claims"),
+    ("objective value", "objective_fix"))
+
+
 class _Report:
     def __init__(self, limit: int) -> None:
-        self.lines: list[str] = []
+        self.lines: list[Violation] = []
         self.limit = limit
 
-    def add(self, mask: pd.Series | np.ndarray, ids: pd.Series, text: str) -> None:
+    def add(self, mask: pd.Series | np.ndarray, ids: pd.Series | None, text: str) -> None:
         mask = np.asarray(mask, dtype=bool)
         n = int(mask.sum())
         if not n:
             return
-        shown = list(pd.Series(ids)[mask].astype(str)[: self.limit])
-        more = f" (and {n - len(shown)} more)" if n > len(shown) else ""
-        self.lines.append(f"{text}: {', '.join(shown)}{more}")
+        shown = tuple(pd.Series(ids)[mask].astype(str)[: self.limit]) if ids is not None else ()
+        rule = next((r for prefix, r in RULE_OF if text.startswith(prefix)), "cfps")
+        clause = text[text.rindex("(") + 1:-1] if text.endswith(")") else ""
+        self.lines.append(Violation(rule, clause, shown, text, n - len(shown) if ids is not None else 0))
+
+    def fail(self, text: str) -> None:
+        """A rule over the whole run (no ids)."""
+        self.add(np.array([True]), None, text)
 
 
 def _days(a: pd.Series | np.ndarray) -> np.ndarray:
@@ -98,8 +130,9 @@ def _netted_reps(s: Scenario) -> pd.DataFrame:
     return per
 
 
-def verify(s: Scenario, res: Results, stage_values: dict[str, float] | None = None, limit: int = 10) -> list[str]:
-    """Every rule of ch. 5-8 re-checked on the results; returns human-readable violations."""
+def verify(s: Scenario, res: Results, stage_values: dict[str, float] | None = None,
+           limit: int = 10) -> list[Violation]:
+    """Every rule of ch. 5-8 re-checked on the results; returns the violations (empty: every rule holds)."""
     rep = _Report(limit)
     al, orders, pools = res.allocations, res.orders, res.pools
     prod = s.model.products.set_index("product_id")
@@ -243,7 +276,7 @@ def verify(s: Scenario, res: Results, stage_values: dict[str, float] | None = No
     not_in = float((ended["reps_t"] - added.reindex(ended.index).fillna(0.0)).sum())
     actual = float((production * prod["general_cfp"]).sum()) - not_in
     if claims < actual - _tol(actual) * 10:
-        rep.lines.append(f"buyers may claim {claims:,.3f} t-CO2e in total, below the organization's actual emissions "
+        rep.fail(f"buyers may claim {claims:,.3f} t-CO2e in total, below the organization's actual emissions "
                          f"{actual:,.3f}: {actual - claims:,.3f} t-CO2e counted twice (7.3.3, 8.1, 8.3.1)")
 
     # --- lexicographic objective: the first stage lost nothing
@@ -251,5 +284,5 @@ def verify(s: Scenario, res: Results, stage_values: dict[str, float] | None = No
         value = float((orders["premium"] * got).sum())
         best = stage_values.get("value", 0.0)
         if value < best - 10 * _tol(best):
-            rep.lines.append(f"objective value {value} below the first-stage optimum {best}")
+            rep.fail(f"objective value {value} below the first-stage optimum {best}")
     return rep.lines

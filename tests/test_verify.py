@@ -68,3 +68,22 @@ def test_gas_and_expiry_rules_are_caught(good) -> None:  # type: ignore[no-untyp
     problems = verify(dataclasses.replace(s, orders=orders), good.results)
     assert any("gas type" in p for p in problems)
     assert any("expired" in p or "operational period" in p for p in problems)
+
+
+def test_violations_are_named_rules_with_clause_and_ids(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """verify returns named rules; where a rule re-does an LP family it carries that family's name."""
+    import dataclasses
+
+    from gxopt.lp.names import COMPONENTS
+    from gxopt.verify import RULE_OF, verify
+
+    families = {c.name for c in COMPONENTS}
+    own = {"pool_reps", "cfps", "claims", "certifiable"}
+    assert {r for _, r in RULE_OF} <= families | own
+    r = gxopt.run(REPO / "scenarios" / "jisf-case-study")
+    pools = r.results.pools.copy()
+    pools["reps_t"] = pools["reps_t"] / 2  # the account is now overdrawn, and the pools hold too little
+    [*found] = verify(r.scenario, dataclasses.replace(r.results, pools=pools))
+    [over] = [v for v in found if "pool account exceeded" in v]
+    assert (over.rule, over.clause, over.ids) == ("pool_account", "7.3.1", ("P1@2025-03-31",))
+    assert "pool_reps" in {v.rule for v in found}
