@@ -289,11 +289,14 @@ def report(
     result_dir: Annotated[Path, typer.Argument(help="A result folder written by gxopt run.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],
     db: Annotated[str | None, typer.Option("--db", help="Ledger URL: issued certificates instead of drafts.")] = None,
+    pact_base_url: Annotated[str | None, typer.Option(
+        "--pact-base-url", help="URL where pact/jisf-gx-extension.schema.json is published (the PACT extension's "
+        "dataSchema); default: the placeholder https://example.invalid/gxopt/.")] = None,
 ) -> None:
     """Certificates (HTML and PDF), disclosures, SteelZero lens, PACT footprints, plots, verifier pack."""
     from gxopt.report.cli import report_command
 
-    report_command(result_dir, out_dir, db)
+    report_command(result_dir, out_dir, db, pact_base_url=pact_base_url)
 
 
 @app.command()

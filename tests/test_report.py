@@ -182,8 +182,9 @@ def _required(c: pd.Series, lines: pd.DataFrame, draft: bool) -> list[str]:
              "shall not be transferred to another steel product" if c["method"] == "mass_balance"
              else "shall not be applied to another steel product",
              "secondary customer", "attribute certificate of its own", "crude steel at site level", "only a proxy"]
+    items.append(c["gases"])  # the gases included (7.3.1, 6.5), never the class alone
     for ln in lines.itertuples():
-        items += [ln.project_id, ln.period_end, ln.gas, ln.evidence, ln.verifier, ln.statement_id,
+        items += [ln.project_id, ln.period_end, ln.gases, ln.evidence, ln.verifier, ln.statement_id,
                   f"{ln.reps_t:,.3f}"]
     if c["method"] == "allocation":
         items += ["calculated using the GX Allocation method", "General CFP", "Residual CFP", "Allocated CFP",
@@ -420,7 +421,7 @@ def test_disclosures_6_2_3_8_3_3_and_9(both: tuple[Path, Path]) -> None:
     result, report = both
     pools = pd.read_csv(result / "pools.csv")
     proj = pd.read_csv(report / "disclosures" / "projects.csv", keep_default_na=False)
-    eligible = pools[pools["eligible"]]
+    eligible = pools[pools["eligible"] & pools["ended"]]  # 6.2.3: periods ended by as_of
     assert sorted(proj["pool_id"]) == sorted(eligible["pool_id"])
     for col in ("name", "location_site", "location_node", "technology", "additionality_test", "additionality_passed",
                 "period_start", "period_end", "reps_t"):
@@ -636,6 +637,363 @@ def test_ledger_without_stated_basis_falls_back_to_the_run(ledger, tmp_path: Pat
     assert al["claimed_cfp"].tolist() == pytest.approx(al["allocated_cfp"].tolist())
 
 
+# ------------------------------------------- issue 14: documents a verifier and a SteelZero-minded buyer can trust
+
+NOT_RECOGNISED = "not recognised by SteelZero (mass-balance credit)"
+
+
+@pytest.fixture(scope="module")
+def fy26_ledger(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """jp-steel-fy2026 batched into a ledger, and the report of its result folder from that ledger."""
+    from gxopt.ledger.batch import batch
+    from gxopt.ledger.db import dispose_all
+
+    root = tmp_path_factory.mktemp("fy26-ledger")
+    url = f"sqlite:///{root / 'gx.db'}"
+    scen = REPO / "scenarios" / "jp-steel-fy2026"
+    batch(scen, url)
+    gxopt.run(scen, out=root / "result")
+    yield root / "result", build_report(root / "result", root / "report", db_url=url)
+    dispose_all()
+
+
+def _cert_of(report: Path, order_id: str) -> str:
+    certs = pd.read_csv(report / "certificates" / "certificates.csv")
+    return str(certs.loc[certs["order_id"] == order_id, "certificate_id"].iloc[0])
+
+
+def _usable_remaining(result: Path) -> float:
+    pools = pd.read_csv(result / "pools.csv")
+    return float(pools.loc[pools["eligible"] & pools["ended"], "remaining_t"].sum())
+
+
+def test_lens_judges_embodied_numbers_only(fy26: tuple[Path, Path]) -> None:
+    """Finding 1: no "meets" on a claimed CFP anywhere; verdicts on the General CFP only."""
+    result, report = fy26
+    lc = pd.read_csv(report / "lens" / "certificates.csv")
+    assert not [c for c in lc.columns if c.startswith("claimed_") and c not in (
+        "claimed_cfp", "claimed_basis", "claimed_recognised_by_steelzero", "claimed_note")], lc.columns
+    for col in ("claimed_steelzero_lower_emission", "claimed_rs_level", "claimed_iea_near_zero"):
+        assert col not in lc.columns
+    assert (lc["claimed_recognised_by_steelzero"] == False).all()  # noqa: E712
+    assert set(lc["claimed_note"]) == {NOT_RECOGNISED}
+    s = lc["scrap_share"]  # the verdict that stays is the embodied one
+    assert (lc["physical_steelzero_lower_emission"] == (lc["general_cfp"] <= 2.00 - 1.65 * s + 1e-12)).all()
+    assert not lc["physical_steelzero_lower_emission"].any()  # on the embodied General CFP, none qualifies
+    cj = json.loads((report / "certificates" / "certificates.json").read_text())["certificates"]
+    for c in cj:
+        claimed = c["steelzero_lens"]["claimed"]
+        assert claimed["recognised_by_steelzero"] is False and not any(k.endswith("_met") for k in claimed)
+    lj = json.loads((report / "lens" / "lens.json").read_text())
+    assert not any(k.startswith("claimed_") and v is True for r in lj["certificates"] for k, v in r.items())
+    cid = _cert_of(report, "KS26-0025")  # blast-furnace plate, General CFP 2.318, claimed 0.562
+    html, _ = html_of(report / "certificates" / f"{cid}.html")
+    pdf = pdf_text(report / "certificates" / f"{cid}.pdf")
+    for text in (html, pdf):
+        assert "Claimed CFP meets" not in text and "General CFP (embodied) meets" in text
+        assert text.count(NOT_RECOGNISED) >= len(thresholds(0.0)), cid  # beside every scale, never a verdict
+        assert "does not accept a mass balance credit approach" in text
+    for page in (report / "certificates").glob("*.html"):
+        text = html_of(page)[0]
+        assert "Claimed CFP meets" not in text and "claimed intensity" not in text.lower(), page
+    lens_html, _ = html_of(report / "lens" / "steelzero-lens.html")
+    assert NOT_RECOGNISED in lens_html and "RS level (claimed)" not in lens_html
+
+
+def test_lens_quotes_steelzeros_scrap_condition_where_a_project_raises_scrap(fy26: tuple[Path, Path]) -> None:
+    result, report = fy26
+    quote = ("an equal or greater sustainable increase in the recovery and/or recycling of scrap material. SteelZero "
+             "will then require the proportion of scrap input and steel emissions intensity to meet our lower "
+             "emission steel threshold")
+    lp = pd.read_csv(report / "lens" / "products.csv", keep_default_na=False).set_index("product_id")
+    conn = pd.read_csv(result / "connections.csv")
+    eaf = set(conn.loc[conn["project_id"] == "MN-EAF-CONV", "product_id"])
+    assert eaf and {p for p, v in lp["scrap_recovery_condition"].items() if str(v).lower() == "true"} == eaf
+    assert all(lp.at[p, "scrap_raising_projects"] == "MN-EAF-CONV" for p in eaf)
+    assert quote in html_of(report / "lens" / "steelzero-lens.html")[0]
+    lines = pd.read_csv(report / "certificates" / "certificate_lines.csv")
+    with_eaf = set(lines.loc[lines["project_id"] == "MN-EAF-CONV", "certificate_id"])
+    cid = sorted(with_eaf)[0]
+    for text in (html_of(report / "certificates" / f"{cid}.html")[0], pdf_text(report / "certificates" / f"{cid}.pdf")):
+        assert quote in text and "MN-EAF-CONV" in text
+    other = sorted(set(lines["certificate_id"]) - with_eaf)[0]
+    assert quote not in html_of(report / "certificates" / f"{other}.html")[0]
+
+
+def test_site_is_where_the_crude_steel_is_made(fy26: tuple[Path, Path]) -> None:
+    """Finding 2: NH-CR-N1 is Nishi steel rolled at Higashi; its HG-PP-BIOMASS line is not from its site."""
+    result, report = fy26
+    products = pd.read_csv(result / "products.csv").set_index("product_id")
+    assert (products.at["NH-CR-N1", "site"], products.at["NH-CR-N1", "crude_steel_site"]) == (
+        "Higashi Works", "Nishi Works")
+    al = pd.read_csv(result / "allocations.csv")
+    hit = al[(al["product_id"] == "NH-CR-N1") & (al["project_id"] == "HG-PP-BIOMASS")]
+    assert len(hit) and not hit["same_site"].any()
+    cid = _cert_of(report, hit["order_id"].iloc[0])
+    html, _ = html_of(report / "certificates" / f"{cid}.html")
+    pdf = pdf_text(report / "certificates" / f"{cid}.pdf")
+    for text in (html, pdf):
+        assert "Crude steel made at (site of the route's BOF/EAF) Nishi Works" in text
+        assert "HG-PP-BIOMASS (Higashi Works) is NOT from the product's crude-steel site" in text
+        assert "every REP line comes from the product's" not in text
+    assert "NOT from the product's crude-steel site (project at Higashi Works; crude steel made at Nishi Works)" in html
+    lines = pd.read_csv(report / "lens" / "lines.csv")
+    mine = lines[lines["certificate_id"] == cid]
+    assert set(mine["link"]) == {"pooled across sites"} and set(mine["product_crude_steel_site"]) == {"Nishi Works"}
+    lc = pd.read_csv(report / "lens" / "certificates.csv", keep_default_na=False).set_index("certificate_id")
+    assert lc.at[cid, "crude_steel_site"] == "Nishi Works"
+    assert "HG-PP-BIOMASS" in lc.at[cid, "not_from_crude_steel_site"]
+    sites = pd.read_csv(report / "lens" / "sites.csv").set_index("site")  # per-site views: the crude-steel site
+    assert "NH-CR-N1" in sites.at["Nishi Works", "product_ids"].split(";")
+    assert sites["production_t"].to_dict() == pytest.approx(
+        products.groupby("crude_steel_site")["production_t"].sum().to_dict())
+    fig = pd.read_csv(report / "plots" / "emissions-figure3.csv")
+    assert set(fig["group"]) - {"organization total"} == set(products["crude_steel_site"])
+    scheme = json.loads((report / "disclosures" / "scheme.json").read_text())
+    nishi = next(x for x in scheme["organizational_scope"]["sites"] if x["site"] == "Nishi Works")
+    assert nishi["crude_steel_production_t"] == pytest.approx(
+        products.loc[products["crude_steel_site"] == "Nishi Works", "production_t"].sum())
+
+
+def test_ledger_and_draft_agree_on_the_site_link_and_gases(fy26: tuple[Path, Path], fy26_ledger) -> None:  # type: ignore[no-untyped-def]
+    result, report = fy26_ledger
+    lines = pd.read_csv(report / "certificates" / "certificate_lines.csv", keep_default_na=False)
+    certs = pd.read_csv(report / "certificates" / "certificates.csv")
+    lines = lines.merge(certs[["certificate_id", "order_id", "product_id"]], on="certificate_id")
+    al = pd.read_csv(result / "allocations.csv", keep_default_na=False)
+    merged = lines.merge(al, on=["order_id", "pool_id"], suffixes=("", "_run"))
+    assert len(merged) == len(lines) == len(al)
+    assert (merged["same_site"].astype(str).str.lower() == merged["same_site_run"].astype(str).str.lower()).all()
+    assert (merged["gases"] == merged["gases_run"]).all()
+    draft = pd.read_csv(fy26[1] / "certificates" / "certificate_lines.csv", keep_default_na=False)
+    assert sorted(draft["same_site"].astype(str)) == sorted(lines["same_site"].astype(str))
+    hit = merged[(merged["product_id"] == "NH-CR-N1") & (merged["project_id"] == "HG-PP-BIOMASS")]
+    cid = hit["certificate_id"].iloc[0]
+    for text in (html_of(report / "certificates" / f"{cid}.html")[0], pdf_text(report / "certificates" / f"{cid}.pdf")):
+        assert "HG-PP-BIOMASS (Higashi Works) is NOT from the product's crude-steel site" in text
+
+
+def test_no_document_says_more_than_the_run_shows(fy26: tuple[Path, Path]) -> None:
+    """Finding 4: no "unchanged by the allocation"; the run's numbers instead; headline figures named."""
+    result, report = fy26
+    claims = json.loads((result / "summary.json").read_text())["claims"]
+    left = _usable_remaining(result)
+    assert left == pytest.approx(374_015.32, abs=0.01)
+    said = f"{left:,.0f} t-CO2e of REPs are not allocated"
+    for page in report.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "unchanged by the allocation" not in text and "total emissions unchanged" not in text, page
+        assert "Independently verified" not in text, page
+    for f in [*(report / "pact").rglob("*.json"), *(report / "disclosures").glob("*.json"),
+              report / "certificates" / "certificates.json"]:
+        assert "unchanged" not in f.read_text(encoding="utf-8"), f
+    cid = _cert_of(report, "KS26-0144")  # a CFP certificate: the 8.3.3 statement with the run's numbers
+    for pdf in sorted((report / "certificates").glob("*.pdf"))[:: 12] + [report / "certificates" / f"{cid}.pdf"]:
+        text = pdf_text(pdf)
+        assert "unchanged" not in text, pdf
+        assert "never below its actual emissions" in text and said in text, pdf
+        assert f"{claims['claims_t']:,.0f} t-CO2e of claims against {claims['actual_emissions_t']:,.0f}" in text
+    v3 = json.loads((report / "pact" / "v3.0" / f"{cid}.json").read_text())
+    assert said in v3["pcf"]["allocationRulesDescription"]
+    scheme = json.loads((report / "disclosures" / "scheme.json").read_text())
+    assert said.replace("are not allocated", "of usable pools are not allocated") in scheme["claims"]["statement"]
+    assert scheme["claims"]["reps_not_allocated_t"] == pytest.approx(left)
+    # headline figures named for what they count
+    certs = pd.read_csv(report / "certificates" / "certificates.csv")
+    index, _ = html_of(report / "index.html")
+    assert "steel covered, t" not in index
+    assert f"{certs['tonnage_t'].sum():,.0f} certificate tonnage (steel sold with a certificate), t" in index
+    assert f"{certs['gx_tonnage_t'].sum():,.0f} GX tonnage" in index
+    assert f"{left:,.0f} REPs of usable pools not allocated" in index
+
+
+def test_scheme_keeps_gxopt_recheck_apart_from_third_party_verification(fy26: tuple[Path, Path]) -> None:
+    result, report = fy26
+    html, _ = html_of(report / "disclosures" / "scheme.html")
+    assert "Independently verified" not in html
+    assert "Re-checked by gxopt (not a third-party verification)" in html and "Third-party verification" in html
+    third = html[html.index("Third-party verification"):html.index("Re-checked by gxopt (not a")]
+    projects = pd.read_csv(result / "projects.csv", keep_default_na=False)
+    counted = projects[projects["eligible"].astype(str).str.lower() == "true"]
+    for r in counted.itertuples():
+        assert r.verifier in third and r.statement_id in third, r.project_id
+    recheck = html[html.index("Re-checked by gxopt (not a"):]
+    assert not any(r.statement_id in recheck for r in counted.itertuples())
+    scheme = json.loads((report / "disclosures" / "scheme.json").read_text())
+    assert scheme["gxopt_recheck"]["ok"] is True and "not an independent" in scheme["gxopt_recheck"]["what"]
+    assert scheme["third_party_verification"]["verifiers"] == scheme["verification"]["verifiers"]
+    assert "NOT a third-party verification" in scheme["run"]["independently_verified_means"]
+    index, _ = html_of(report / "index.html")
+    assert "gxopt independent verification" not in index and "re-checked by gxopt" in index
+    cid = _cert_of(report, "KS26-0025")
+    pdf = pdf_text(report / "certificates" / f"{cid}.pdf")
+    assert "Third-party verification (6.8, 7.4, 8.4)" in pdf and "Re-checked by gxopt (not a third-party" in pdf
+
+
+def test_6_2_3_discloses_only_periods_ended_by_as_of(fy26: tuple[Path, Path]) -> None:
+    result, report = fy26
+    as_of = json.loads((result / "summary.json").read_text())["as_of"]
+    assert as_of == "2026-06-30"
+    proj = pd.read_csv(report / "disclosures" / "projects.csv", keep_default_na=False)
+    assert "HG-PP-BIOMASS@2026-09-30" not in set(proj["pool_id"])  # 2026-04-01..2026-09-30 had not ended
+    assert "HG-PP-BIOMASS@2026-03-31" in set(proj["pool_id"])
+    assert (proj["period_end"] <= as_of).all()
+    pools = pd.read_csv(result / "pools.csv")
+    assert sorted(proj["pool_id"]) == sorted(pools.loc[pools["eligible"] & pools["ended"], "pool_id"])
+    js = json.loads((report / "disclosures" / "projects.json").read_text())
+    assert [r["pool_id"] for r in js["not_ended"]] == ["HG-PP-BIOMASS@2026-09-30"]
+    assert "HG-PP-BIOMASS@2026-09-30" not in {r["pool_id"] for r in js["projects"]}
+    html, _ = html_of(report / "disclosures" / "projects.html")
+    main = html[:html.index("Calculation periods not yet ended")]
+    assert "2026-09-30" not in main
+    rest = html[html.index("Calculation periods not yet ended"):]
+    assert "2026-04-01 2026-09-30 not yet ended at as_of 2026-06-30: not disclosed as achieved" in rest
+    scheme = json.loads((report / "disclosures" / "scheme.json").read_text())
+    assert scheme["reduction_periods"]["latest_end"] <= as_of
+
+
+def test_certificates_print_the_gases_included(fy26: tuple[Path, Path]) -> None:
+    """Finding 5: 7.3.1 / 6.5 gases, not the class "GHG"; ``gas`` stays the class."""
+    result, report = fy26
+    lines = pd.read_csv(report / "certificates" / "certificate_lines.csv", keep_default_na=False)
+    eaf = lines[lines["project_id"] == "MN-EAF-CONV"]
+    assert len(eaf) and set(eaf["gases"]) == {"CO2;CH4;N2O"} and set(eaf["gas"]) == {"GHG"}
+    co2 = lines[lines["gas"] == "CO2"]
+    assert len(co2) and set(co2["gases"]) == {"CO2"}
+    cid = eaf["certificate_id"].iloc[0]
+    html, _ = html_of(report / "certificates" / f"{cid}.html")
+    pdf = pdf_text(report / "certificates" / f"{cid}.pdf")
+    for text in (html, pdf):
+        assert "Gases included in the REPs (7.3.1, 6.5) CO2;CH4;N2O" in text
+        assert "Gas type of the REPs (7.3.1) GHG" not in text and "t-CO2e (GHG)" not in text
+    assert "<td>CO2;CH4;N2O</td>" in (report / "certificates" / f"{cid}.html").read_text(encoding="utf-8")
+    pages = "".join(p.read_text(encoding="utf-8") for p in (report / "certificates").glob("*.html"))
+    assert "<td>GHG</td>" not in pages
+    d = json.loads((report / "pact" / "v3.0" / f"{cid}.json").read_text())["extensions"][0]["data"]
+    assert d["gasesIncluded"] == ["CO2", "CH4", "N2O"] and d["gasTypes"] == ["GHG"]
+    assert all(x["gases"] == "CO2;CH4;N2O" for x in d["repLines"] if x["projectId"] == "MN-EAF-CONV")
+    certs = pd.read_csv(report / "certificates" / "certificates.csv").set_index("certificate_id")
+    assert certs.at[cid, "gas"] == "GHG" and certs.at[cid, "gases"] == "CO2;CH4;N2O"
+
+
+def test_pact_data_schema_is_the_configured_url_and_v2_uses_v2_ids(case: tuple[Path, Path], fy26: tuple[Path, Path],
+                                                                   tmp_path: Path) -> None:
+    """Finding 5, PACT: dataSchema = the published schema's URL; v2.3 ids in v2's URN forms."""
+    default = "https://example.invalid/gxopt/jisf-gx-extension.schema.json"
+    report = fy26[1]
+    for f in (report / "pact" / "v3.0").glob("*.json"):
+        assert json.loads(f.read_text())["extensions"][0]["dataSchema"] == default
+    assert json.loads((report / "pact" / "jisf-gx-extension.schema.json").read_text())["$id"] == default
+    assert json.loads((report / "report.json").read_text())["pact_extension_schema_url"] == default
+    assert "PLACEHOLDER" in html_of(report / "index.html")[0]
+    url = "https://steel.example.com/gx/pact"  # no trailing slash: one is added
+    out = build_report(case[0], tmp_path / "rep", pact_base_url=url)
+    want = url + "/jisf-gx-extension.schema.json"
+    docs = [json.loads(f.read_text()) for v in ("v2.3", "v3.0") for f in (out / "pact" / v).glob("*.json")]
+    assert docs and all(d["extensions"][0]["dataSchema"] == want for d in docs)
+    assert json.loads((out / "pact" / "jisf-gx-extension.schema.json").read_text())["$id"] == want
+    assert want in html_of(out / "index.html")[0] and "PLACEHOLDER" not in html_of(out / "index.html")[0]
+    for bad in ("urn:gxopt:x", "ftp://host/x/", "/relative/path", "https://host/x?y=1"):
+        with pytest.raises(InputError, match="pact-base-url"):
+            build_report(case[0], tmp_path / "bad", pact_base_url=bad)
+    for f in (report / "pact" / "v2.3").glob("*.json"):
+        d = json.loads(f.read_text())
+        assert d["specVersion"] == "2.3.0"
+        assert d["companyIds"] == ["urn:pathfinder:company:customcode:vendor-assigned:KSC"], f
+        assert len(d["productIds"]) == 1
+        assert d["productIds"][0].startswith("urn:pathfinder:product:customcode:vendor-assigned:"), f
+        assert re.fullmatch(r"urn:pathfinder:product:customcode:vendor-assigned:[A-Za-z0-9-]+", d["productIds"][0])
+    for f in (report / "pact" / "v3.0").glob("*.json"):
+        d = json.loads(f.read_text())
+        assert all(x.startswith("urn:pact:company:") for x in d["companyIds"])
+        assert all(x.startswith("urn:pact:product:") for x in d["productIds"])
+
+
+@pytest.mark.parametrize("which", ["both", "fy26", "ledger"])
+def test_pact_documents_validate_against_the_official_schemas(which: str, request: pytest.FixtureRequest) -> None:
+    """Every footprint against the published OpenAPI schema of its version (shared/pact), and its extension data
+    against the written extension schema."""
+    import jsonschema  # a test dependency: never skipped
+    import yaml
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    schemas = REPO.parent / "shared" / "pact" / "conformance-service" / "src" / "schemas"
+    if not schemas.is_dir():
+        pytest.skip(f"no PACT schemas at {schemas}")
+    report = request.getfixturevalue(which)[1]
+    ext = jsonschema.Draft202012Validator(json.loads((report / "pact" / "jisf-gx-extension.schema.json").read_text()))
+    for version, name in (("v2.3", "openapi_v2_3.yaml"), ("v3.0", "openapi_v3_0.yaml")):
+        uri = f"urn:test:pact:{version}"
+        reg = Registry().with_resource(uri, Resource.from_contents(yaml.safe_load((schemas / name).read_text()),
+                                                                  default_specification=DRAFT202012))
+        v = jsonschema.Draft202012Validator({"$ref": uri + "#/components/schemas/ProductFootprint"}, registry=reg,
+                                            format_checker=jsonschema.FormatChecker())
+        files = sorted((report / "pact" / version).glob("*.json"))
+        assert files
+        for f in files:
+            doc = json.loads(f.read_text())
+            errors = [e.message for e in v.iter_errors(doc)]
+            assert not errors, f"{f.name} ({version}): {errors[:3]}"
+            assert not [e.message for e in ext.iter_errors(doc["extensions"][0]["data"])], f.name
+
+
+def test_buyer_warning_when_allocated_cfp_is_above_general(fy26: tuple[Path, Path]) -> None:
+    """Finding 6: MN-SB's CFP certificate (KS26-0144: Allocated 1.087 > General 0.642) carries a warning."""
+    result, report = fy26
+    orders = pd.read_csv(result / "orders.csv").set_index("order_id")
+    o = orders.loc["KS26-0144"]
+    assert o["product_id"] == "MN-SB" and bool(o["allocated_above_general"])
+    assert (o["allocated_cfp"], o["general_cfp"]) == pytest.approx((1.087062, 0.642), abs=1e-6)
+    cid = _cert_of(report, "KS26-0144")
+    warning = "WARNING: the Allocated CFP 1.0871 t-CO2e/t on this certificate is ABOVE the product's General CFP 0.6420"
+    html, _ = html_of(report / "certificates" / f"{cid}.html")
+    pdf = pdf_text(report / "certificates" / f"{cid}.pdf")
+    assert warning in html and warning in pdf
+    assert pdf.index(warning) < pdf.index("Certificate and parties")  # before anything else
+    assert 'class="banner warning"' in (report / "certificates" / f"{cid}.html").read_text(encoding="utf-8")
+    certs = pd.read_csv(report / "certificates" / "certificates.csv").set_index("order_id")
+    flagged = sorted(orders.index[orders["allocated_above_general"]])
+    assert sorted(certs.index[certs["allocated_above_general"]]) == flagged
+    other = certs.index[(certs["type"] == "CFP certificate") & ~certs["allocated_above_general"]][0]
+    assert "WARNING" not in html_of(report / "certificates" / f"{certs.at[other, 'certificate_id']}.html")[0]
+    lc = pd.read_csv(report / "lens" / "certificates.csv").set_index("certificate_id")
+    assert sorted(lc.index[lc["allocated_above_general"]]) == sorted(certs.loc[flagged, "certificate_id"])
+    index, _ = html_of(report / "index.html")
+    assert "Buyer warning" in index and f"{cid} (Sakuragi Motor Corporation, MN-SB): Allocated CFP 1.0871 > General " \
+        "CFP 0.6420" in index
+    assert cid in html_of(report / "lens" / "steelzero-lens.html")[0]
+    info = json.loads((report / "report.json").read_text())
+    assert info["allocated_above_general"] == sorted(certs.loc[flagged, "certificate_id"])
+    d = json.loads((report / "pact" / "v3.0" / f"{cid}.json").read_text())["extensions"][0]["data"]
+    assert d["allocatedAboveGeneral"] is True and d["warnings"]
+
+
+def test_lens_judges_the_crude_steel_sites_intensity_where_given(make, spec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """PLT ships from site B but its crude steel is made at site A: the HBI line (site A) is same site, and the
+    site-level intensity given for site A is judged (embodied), the claimed CFP never."""
+    for p in spec["products.csv"]:
+        p["crude_steel_intensity"] = 1.6 if p["route"].startswith("A-BF") else 0.3
+    spec["orders.csv"].append(dict(spec["orders.csv"][0], order_id="O2", product_id="PLT"))
+    gxopt.run(make(spec), out=tmp_path / "result")
+    report = build_report(tmp_path / "result", tmp_path / "report")
+    lp = pd.read_csv(report / "lens" / "products.csv").set_index("product_id")
+    assert lp.at["PLT", "crude_steel_site"] == "A" and lp.at["PLT", "site"] == "B"
+    assert lp.at["HRC", "site_intensity"] == pytest.approx(1.6)
+    assert not lp.at["HRC", "steelzero_lower_emission_met"]  # General CFP 2.0 > 2.00 - 1.65 x 0.1 = 1.835
+    assert lp.at["HRC", "site_steelzero_lower_emission_met"]  # the site's 1.6 <= 1.835
+    sites = pd.read_csv(report / "lens" / "sites.csv").set_index("site")
+    assert sites.at["A", "site_intensity"] == pytest.approx(1.6) and "PLT" in sites.at["A", "product_ids"]
+    lines = pd.read_csv(report / "lens" / "lines.csv")
+    plt_line = lines[lines["product_id"] == "PLT"]
+    assert len(plt_line) and set(plt_line["link"]) == {"same site"}
+    html, _ = html_of(report / "certificates" / "DRAFT-O2.html")
+    assert "Crude-steel site intensity meets" in html and "the crude-steel site's own intensity 1.6000" in html
+    assert "every REP line comes from the product's crude-steel site (A, where its crude steel is made)" in html
+    pdf = pdf_text(report / "certificates" / "DRAFT-O2.pdf")
+    assert "Crude-steel site intensity meets" in pdf and "Claimed CFP meets" not in pdf
+
+
 # ------------------------------------------------------------------------------ recheck.py, stdlib only
 
 
@@ -799,6 +1157,7 @@ def test_report_command_prints_a_summary(case: tuple[Path, Path], tmp_path: Path
     text = buf.getvalue()
     assert path == tmp_path / "rep"
     assert "3 drafts" in text and "draft mode" in text and "all re-checks passed" in text
+    assert "placeholder" in text and "not allocated" in text
     assert str(tmp_path / "rep" / "index.html") in text  # the path is never folded, even at 60 columns
 
 

@@ -6,14 +6,13 @@ written into the journal when it is issued, so any later edit of the certificate
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from gxopt.ledger import journal as jr
+from gxopt.ledger.canonical import canonical, sha256
 from gxopt.ledger.db import LedgerError, now
 from gxopt.ledger.tables import G_PER_T, attribute_transfers, certificate_lines, certificates, counters, pool_balance
 
@@ -35,7 +34,7 @@ def digest(cert: dict[str, Any], lines: list[dict[str, Any]]) -> str:
     content |= {k: cert[k] for k in OPTIONAL_CERT_FIELDS if cert.get(k) is not None}
     body = {"certificate": content,
             "lines": [{k: ln.get(k) for k in LINE_FIELDS} for ln in sorted(lines, key=lambda x: x["line_no"])]}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    return sha256(canonical(body))
 
 
 def next_certificate_id(conn: sa.Connection, org_code: str, year: int) -> str:

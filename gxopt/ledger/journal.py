@@ -8,14 +8,13 @@ database refuse a negative balance (the transaction then rolls back whole).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from gxopt.ledger.canonical import canonical, sha256
 from gxopt.ledger.db import LedgerError, now
 from gxopt.ledger.tables import journal, journal_head, pool_balance
 
@@ -29,8 +28,7 @@ def content_hash(prev_hash: str, row: dict[str, Any]) -> str:
     """Hash of one entry: the previous hash and the canonical JSON of the entry's content columns."""
     body = {k: row.get(k) for k in ("entry_id", "created_at", "batch_id", "kind", "pool_id", "amount_g",
                                     "certificate_id", "reason", "meta")}
-    text = prev_hash + "|" + json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(prev_hash + "|" + canonical(body))
 
 
 def head(conn: sa.Connection) -> tuple[int, str]:
@@ -52,7 +50,7 @@ def append(conn: sa.Connection, kind: str, amount_g: int, *, pool_id: str | None
     _, prev = head(conn)
     row = {"entry_id": uuid.uuid4().hex, "created_at": now(), "batch_id": batch_id, "kind": kind, "pool_id": pool_id,
            "amount_g": int(amount_g), "certificate_id": certificate_id, "reason": reason,
-           "meta": json.dumps(meta or {}, sort_keys=True, separators=(",", ":"), default=str)}
+           "meta": canonical(meta or {})}
     row["prev_hash"] = prev
     row["hash"] = content_hash(prev, row)
     conn.execute(sa.insert(journal).values(**row))

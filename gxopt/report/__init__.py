@@ -461,6 +461,14 @@ def _write_disclosure_pages(data: ReportData, ctx: dict[str, Any], ddir: Path, p
     (ddir / "scheme.html").write_text(render("scheme.html", **ctx, s=scheme), encoding="utf-8")
 
 
+def _scrap_note(lp: pd.DataFrame) -> str:
+    """The lens page's note on the products connected to projects that raise scrap use."""
+    products = sorted(set(lp.loc[lp["scrap_recovery_condition"], "product_id"]))
+    projects = sorted({x for v in lp["scrap_raising_projects"] for x in str(v).split(";") if x})
+    return (f"Projects raising scrap use ({', '.join(projects)}), connected to {', '.join(products)}: "
+            + lens.SCRAP_CONDITION)
+
+
 def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.DataFrame, ls: pd.DataFrame,
                      lc: pd.DataFrame) -> None:
     scale_cols = []
@@ -472,7 +480,8 @@ def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.D
     cert_cols = [("certificate_id", "Certificate", "text"), ("method", "Method", "text"),
                  ("product_id", "Product", "text"), ("crude_steel_site", "Crude steel made at", "text"),
                  ("scrap_share", "Scrap share", "pct"),
-                 ("general_cfp", "General CFP (embodied)", "cfp"), ("physical_rs_level", "RS level (General CFP)", "int"),
+                 ("general_cfp", "General CFP (embodied)", "cfp"),
+                 ("physical_rs_level", "RS level (General CFP)", "int"),
                  ("physical_steelzero_lower_emission", "SteelZero lower-emission (General CFP)", "bool"),
                  ("basis_cfp", "Basis CFP", "cfp"), ("claimed_cfp", "Claimed CFP", "cfp"),
                  ("claimed_note", "Claimed CFP for SteelZero", "text"),
@@ -499,9 +508,7 @@ def _write_lens_page(data: ReportData, ctx: dict[str, Any], ldir: Path, lp: pd.D
                "sites, and which of SteelZero's disclosure items the certificate carries (CFP per tonne, scrap "
                "share, calculation standard, technology, how the reduction was attributed, same-site guarantee)."],
         notes=[lens.BOUNDARY_NOTE, lens.STEELZERO_POSITION]
-        + ([f"Projects raising scrap use, connected to {', '.join(sorted(set(lp.loc[lp['scrap_recovery_condition'], 'product_id'])))}"
-            f" ({', '.join(sorted({x for v in lp['scrap_raising_projects'] for x in str(v).split(';') if x}))}): "
-            + lens.SCRAP_CONDITION] if len(lp) and lp["scrap_recovery_condition"].any() else [])
+        + ([_scrap_note(lp)] if len(lp) and lp["scrap_recovery_condition"].any() else [])
         + (["CFP certificates whose Allocated CFP is above the product's General CFP (buyer warning): "
             + ", ".join(c.certificate_id for c in data.certificates if c.allocated_above_general)]
            if any(c.allocated_above_general for c in data.certificates) else []),

@@ -21,7 +21,8 @@ from xml.sax.saxutils import escape
 from gxopt import __version__
 from gxopt.report import fmt
 from gxopt.report.data import GUIDELINE, Certificate, ReportData
-from gxopt.report.lens import BOUNDARY_NOTE, SCALES, STEELZERO_POSITION, certificate_lens
+from gxopt.report.disclosure import claims_sentence
+from gxopt.report.lens import BOUNDARY_NOTE, NOT_RECOGNISED, SCALES, STEELZERO_POSITION, certificate_lens
 from gxopt.report.render import render
 
 EVIDENCE_LEGEND = ("' > ' a step along the product's own line (material flow); ' -input-> ' a unit's output consumed "
@@ -47,9 +48,8 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
         out.append(("Three CFPs (8.3.3)", "General CFP: the CFP without GX allocation. Allocated CFP: the CFP "
                                           "reflecting the GX value, stated only for customers buying GX steel. "
                                           "Residual CFP: the CFP not reflecting GX value (General CFP + the REPs "
-                                          "reflected in it per tonne, 8.3.2), which non-GX steel carries, so what "
-                                          "buyers claim across the organization never adds up to less than its "
-                                          "actual emissions: nothing is counted twice (8.1, 8.3.1)."))
+                                          "reflected in it per tonne, 8.3.2), which non-GX steel carries (8.1, "
+                                          "8.3.1). " + claims_sentence(data)))
         out.append(("Bound to the product (7.5, 8.2.3)",
                     f"This CFP certificate is bound to the steel product {product} and order {c.order_id} "
                     f"({c.tonnage_t:,.3f} t) stated above. The Allocated CFP applies to this steel only and shall not "
@@ -90,10 +90,21 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
                 f"{limit}. Every REP line names the project's calculation period and gas type and the process path "
                 "that physically connects the project's unit to this product's last process step "
                 f"({EVIDENCE_LEGEND})."))
-    out.append(("Verification (6.8, 7.4, 8.4)",
-                "Each REP line names the third-party verifier and its verification statement (ISO 14064-3:2019). "
-                "The REPs calculation, the account and the assignment behind this certificate can be re-performed "
-                "from the verifier pack published with it."))
+    if c.method == "mass_balance":
+        out.append(("Claims across the organization (7.3.3, 8.1)", claims_sentence(data)))
+    verifiers = sorted({f"{ln.verifier} ({ln.statement_id})" if ln.statement_id else ln.verifier
+                        for ln in c.lines if ln.verifier})
+    recorded = ("; ".join(verifiers) if verifiers else "no verifier is recorded for its REP lines")
+    out.append(("Third-party verification (6.8, 7.4, 8.4)",
+                ("The REPs on this certificate were verified by a third party under ISO 14064-3:2019: " + recorded
+                 if c.certifiable else
+                 "NOT all REPs on this draft are third-party verified (6.8), so it can never be issued; verifiers "
+                 "recorded: " + recorded)
+                + " (verifier and verification statement on each REP line, from the projects' records)."))
+    out.append(("Re-checked by gxopt (not a third-party verification)",
+                "gxopt re-checked the run behind this certificate with its own verification (gxopt verify) and "
+                "publishes a verifier pack from which the REPs calculation, the account and the assignment can be "
+                "re-performed. This re-check is the software's own, not an independent verification."))
     out.append(("Disclaimer (10)", DISCLAIMER))
     return out
 
@@ -144,6 +155,7 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                ("Delivery date", c.delivery_date or "–")]
     product = [("Product", c.product_id + (f" - {p['name']}" if p.get("name") else "")),
                ("Shipped from (site)", p.get("site") or "–"),
+               ("Crude steel made at (site of the route's BOF/EAF)", p.get("crude_steel_site") or "–"),
                ("Process route", p.get("route") or "–"),
                ("Route (unit names)", p.get("route_names") or "–"),
                ("Purchased volume", f"{fmt.tonnes(c.tonnage_t)} t"),
@@ -173,22 +185,24 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                        f"{fmt.cfp((c.residual_cfp or 0) - (c.allocated_cfp or 0))} t-CO2e/t"),
                       ("difference to the General CFP (General - Allocated)",
                        f"{fmt.cfp(c.general_cfp - (c.allocated_cfp or 0))} t-CO2e/t"),
-                      ("REPs allocated (sum of lines)", f"{fmt.reps(c.reps_t)} t-CO2e ({c.gases})")]
+                      ("REPs allocated (sum of lines)", f"{fmt.reps(c.reps_t)} t-CO2e"),
+                      ("Gases included in the REPs (7.3.1, 6.5)", c.gases_included)]
     else:
         cfp += [correction,
                 ("Basis CFP (General CFP + correction; what non-GX steel of this product carries)",
                  "–" if c.basis_cfp is None else
                  f"{fmt.cfp(c.basis_cfp)} t-CO2e/t = {fmt.cfp(c.general_cfp)} + {fmt.cfp(c.rep_term)}")]
         reductions = [("REPs assigned", f"{fmt.reps(c.reps_t)} t-CO2e"),
-                      ("Gas type of the REPs (7.3.1)", c.gases),
+                      ("Gases included in the REPs (7.3.1, 6.5)", c.gases_included),
                       ("REPs per tonne", f"{fmt.cfp(c.reps_per_t)} t-CO2e/t"),
                       ("CFP the buyer may claim (basis - REPs per tonne, 7.3.3, 7.5)",
                        "–" if c.claimed_cfp is None else
                        f"{fmt.cfp(c.claimed_cfp)} t-CO2e/t = {fmt.cfp(c.basis_cfp)} - {fmt.cfp(c.reps_per_t)}"),
                       ("Steel covered at the full scope 1+2 intensity", f"{fmt.tonnes(c.gx_tonnage_t)} t")]
     lines = [{"no": ln.line_no, "project": ln.project_id, "name": ln.project_name, "technology": ln.technology or "–",
-              "period": f"{ln.period_start or '?'} to {ln.period_end}", "gas": ln.gas, "reps": fmt.reps(ln.reps_t),
-              "link": ln.link, "evidence": ln.evidence, "verifier": ln.verifier or "–",
+              "period": f"{ln.period_start or '?'} to {ln.period_end}", "gas": ln.gases_label,
+              "gas_class": ln.gas, "reps": fmt.reps(ln.reps_t),
+              "link": ln.link_detail, "evidence": ln.evidence, "verifier": ln.verifier or "–",
               "statement": ln.statement_id or "–", "pool": ln.pool_id} for ln in c.lines]
     integrity = []
     if c.digest:
@@ -201,16 +215,33 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                   "created": str(t["created_at"])[:19]} for t in c.transfers]
     lz = certificate_lens(c)
     lens_rows = []
+    site_x, site_s = lz["site_intensity"]["site_intensity"], lz["site_intensity"]["site_scrap_share"]
     for sc in SCALES:
         lens_rows.append({"scale": sc.label, "formula": f"{sc.b:.2f} - {sc.m:.2f} s",
                           "threshold": lz["physical"][f"{sc.key}_threshold"],
-                          "physical": lz["physical"][f"{sc.key}_met"], "claimed": lz["claimed"][f"{sc.key}_met"]})
+                          "physical": lz["physical"][f"{sc.key}_met"],
+                          "site": None if site_x is None or site_s is None
+                          else site_x <= sc.threshold(site_s) + 1e-12})
     title = c.title + (" (DRAFT — NOT ISSUED)" if c.draft else " (VOID)" if c.status == "void" else "")
     return {"c": c, "title": title, "banner": banner, "parties": parties, "product": product, "cfp": cfp,
             "reductions": reductions, "lines": lines, "statements": statements(data, c), "lens": lz,
             "lens_rows": lens_rows, "boundary_note": BOUNDARY_NOTE, "steelzero_position": STEELZERO_POSITION,
+            "not_recognised": NOT_RECOGNISED, "warnings": c.warnings, "claimed_text": _claimed_text(c, lz),
             "transfers": transfers, "integrity": integrity,
             "remaining_to_pass": (c.reduction_t if c.method == "allocation" else c.reps_t) - c.passed_on_t}
+
+
+def _claimed_text(c: Certificate, lz: dict[str, Any]) -> str:
+    """The lens's words on the embodied and the claimed intensity (the claimed one is never judged)."""
+    site = lz["site_intensity"]
+    text = (f"Embodied intensity judged on the scales: General CFP {fmt.cfp(c.general_cfp)} t-CO2e/t at scrap share "
+            f"s = {fmt.pct(lz['scrap_share'])} (a proxy for the crude-steel site {c.crude_steel_site or 'unknown'})")
+    if site["site_intensity"] is not None:
+        text += (f"; the crude-steel site's own intensity {fmt.cfp(site['site_intensity'])} t-CO2e/t crude steel at "
+                 f"s = {fmt.pct(site['site_scrap_share'])}: {site['site_rs_level_label']}")
+    text += (f". Claimed CFP {fmt.cfp(c.claimed_cfp)} t-CO2e/t ({lz['claimed_basis']}): {NOT_RECOGNISED}; no "
+             "threshold or level is judged on it.")
+    return text
 
 
 def _data_age(p: dict[str, Any]) -> str:
@@ -335,18 +366,25 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
     bt = Table([[para(text, ParagraphStyle("bn", parent=base, fontName=bold))]], colWidths=[174 * mm])
     bt.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(banner_colors[kind])),
                             ("BOX", (0, 0), (-1, -1), 1, colors.HexColor("#7e5109" if kind == "draft" else "#555555"))]))
-    story += [Spacer(1, 4), bt, para("Certificate and parties", head), kv(v["parties"]),
+    story += [Spacer(1, 4), bt]
+    for w in v["warnings"]:  # buyer protection: visible before anything else
+        wt = Table([[para(w, ParagraphStyle("wn", parent=base, fontName=bold, textColor=colors.HexColor("#78281f")))]],
+                   colWidths=[174 * mm])
+        wt.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fadbd8")),
+                                ("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor("#a93226"))]))
+        story += [Spacer(1, 3), wt]
+    story += [para("Certificate and parties", head), kv(v["parties"]),
               para("Steel product (8.5: description and purchase volume)", head), kv(v["product"]),
               para("Carbon footprint (CFP)", head), kv(v["cfp"]),
               para("Reduction" if c.method == "allocation" else "REPs assigned (7.3)", head), kv(v["reductions"]),
               para("REP lines: project, calculation period, gas, physical connection, verification", head),
-              grid(["#", "Project", "Period", "Gas", "REPs t-CO2e", "Site link", "Physical connection (evidence)",
-                    "Verifier, statement"],
+              grid(["#", "Project", "Period", "Gases included", "REPs t-CO2e", "Site link (crude-steel site)",
+                    "Physical connection (evidence)", "Verifier, statement"],
                    [[ln["no"], f"{ln['project']}: {ln['name']}" + (f" [{ln['technology']}]" if ln["technology"] != "–"
                                                                     else ""),
                      ln["period"].replace(" to ", " to\n"), ln["gas"], ln["reps"], ln["link"], ln["evidence"],
                      f"{ln['verifier']}\n{ln['statement']}"] for ln in v["lines"]],
-                   [6, 36, 19, 9, 19, 15, 39, 31])]
+                   [6, 30, 19, 18, 17, 24, 33, 27])]
     if v["transfers"]:
         story += [para("Attribute certificates passed downstream (7.5)", head),
                   grid(["Transfer", "From", "To", "t-CO2e", "Created"],
@@ -357,20 +395,25 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
         story.append(KeepTogether([para(h, ParagraphStyle("sh", parent=base, fontName=bold)), para(txt),
                                    Spacer(1, 3)]))
     lz = v["lens"]
-    story += [para("SteelZero lens (reports only)", head),
-              para(f"Scrap share s = {fmt.pct(lz['scrap_share'])}; physical intensity = General CFP "
-                   f"{fmt.cfp(c.general_cfp)}; claimed intensity = {lz['claimed_basis']} {fmt.cfp(c.claimed_cfp)} "
-                   "t-CO2e/t."),
-              grid(["Scale (t-CO2e/t crude steel)", "Formula", "Threshold at s", "General CFP meets",
-                    "Claimed CFP meets"],
-                   [[r["scale"], r["formula"], fmt.cfp(r["threshold"]), _yn(r["physical"]), _yn(r["claimed"])]
-                    for r in v["lens_rows"]], [56, 28, 28, 31, 31]),
+    site_given = lz["site_intensity"]["site_intensity"] is not None
+    story += [para("SteelZero lens (reports only; embodied numbers only)", head), para(v["claimed_text"]),
+              grid(["Scale (t-CO2e/t crude steel)", "Formula", "Threshold at s", "General CFP (embodied) meets",
+                    "Crude-steel site intensity meets" if site_given else "Claimed CFP"],
+                   [[r["scale"], r["formula"], fmt.cfp(r["threshold"]), _yn(r["physical"]),
+                     _yn(r["site"]) if site_given else v["not_recognised"]] for r in v["lens_rows"]],
+                   [50, 26, 24, 32, 42]),
               para(v["boundary_note"], small), Spacer(1, 3),
-              para(f"Site link of the REPs: {lz['site_link']} (same site {fmt.reps(lz['same_site_t'])} t-CO2e, pooled "
-                   f"across sites {fmt.reps(lz['pooled_t'])} t-CO2e)."),
+              para(f"Site link of the REPs to the site where the product's crude steel is made "
+                   f"({c.crude_steel_site or 'unknown'}): {lz['site_link']} (same site {fmt.reps(lz['same_site_t'])} "
+                   f"t-CO2e, pooled across sites {fmt.reps(lz['pooled_t'])} t-CO2e)."
+                   + ("" if not lz["not_from_crude_steel_site"] else " Not from the product's crude-steel site: "
+                      + "; ".join(lz["not_from_crude_steel_site"]) + ".")),
               grid(["SteelZero disclosure item", "On this certificate", "Detail"],
-                   [[i["item"], i["status"], i["detail"]] for i in lz["items"]], [60, 24, 90]),
-              para(v["steelzero_position"], small)]
+                   [[i["item"], i["status"], i["detail"]] for i in lz["items"]], [60, 24, 90])]
+    if lz["scrap_recovery_condition"]:
+        story.append(para(f"Projects raising scrap use on this certificate: {', '.join(lz['scrap_raising_projects'])}. "
+                          + lz["scrap_recovery_condition"]))
+    story.append(para(v["steelzero_position"], small))
     story += [para("Integrity", head), kv(v["integrity"])]
 
     def on_page(canvas: Any, doc: Any) -> None:

@@ -26,10 +26,14 @@ from gxopt.settings import organization_code
 RESULT_TABLES = ("allocations", "orders", "pools", "products", "projects", "connections")
 DATE_COLUMNS = ("delivery_date", "period_start", "period_end", "expires", "cfp_period_start", "cfp_period_end")
 BOOL_COLUMNS = ("same_site", "certifiable", "eligible", "ended", "verified", "steel", "cfp_data_usable")
-TEXT_COLUMNS = ("reason", "gas", "group", "additionality", "verifier", "statement_id", "technology", "name",
-                "customer", "evidence", "route", "site", "node", "kind", "method", "status", "netting",
-                "data_age_justification")
+TEXT_COLUMNS = ("reason", "gas", "gases", "group", "additionality", "verifier", "statement_id", "technology", "name",
+                "customer", "evidence", "route", "site", "crude_steel_site", "node", "kind", "method", "status",
+                "netting", "data_age_justification")
 GUIDELINE = "JISF GX Steel Guidelines v4.1"
+# Optional columns of the plant model's products.csv for the SteelZero lens: the site-level intensity of the site
+# where the product's crude steel is made (t-CO2e per t crude steel, cradle-to-crude-steel, e.g. as certified
+# under ResponsibleSteel) and that site's scrap share (0..1; the product's scrap share when not given).
+SITE_INTENSITY_COLUMNS = ("crude_steel_intensity", "crude_steel_scrap_share")
 
 
 @dataclass
@@ -52,6 +56,19 @@ class Line:
     same_site: bool | None
     verifier: str
     statement_id: str
+    gases: str = ""  # the greenhouse gases included, ';'-separated (CO2;CH4;N2O); "" = not itemized (6.5, 7.3.1)
+    product_site: str = ""  # where the product's crude steel is made (the site ``same_site`` compares with)
+    raises_scrap_use: bool = False  # the project raises the use of scrap (SteelZero's scrap-recovery condition)
+
+    @property
+    def gases_label(self) -> str:
+        """The gases included in the REPs as printed on the certificate (7.3.1, 6.5): the list, never the class
+        alone; a GHG-class project that lists no gases says so."""
+        if self.gases:
+            return self.gases
+        if self.gas == "CO2":
+            return "CO2"
+        return f"{self.gas} (gases not itemized in projects.csv)" if self.gas else "not stated"
 
     @property
     def connection(self) -> str:
@@ -60,10 +77,22 @@ class Line:
 
     @property
     def link(self) -> str:
-        """SteelZero's question: REPs from the product's own site, or pooled across sites."""
+        """SteelZero's question: REPs from the site where the product's crude steel is made, or pooled across
+        sites."""
         if self.same_site is None:
             return "unknown"
         return "same site" if self.same_site else "pooled across sites"
+
+    @property
+    def link_detail(self) -> str:
+        """The site link in words, naming both sites."""
+        where = (f"project at {self.project_site or 'an unknown site'}; crude steel made at "
+                 f"{self.product_site or 'an unknown site'}")
+        if self.same_site is None:
+            return f"unknown ({where})"
+        if self.same_site:
+            return f"same site: from the product's crude-steel site ({self.project_site})"
+        return f"pooled across sites: NOT from the product's crude-steel site ({where})"
 
 
 def connection_kind(evidence: str) -> str:
@@ -156,8 +185,44 @@ class Certificate:
 
     @property
     def gases(self) -> str:
-        """Gas types of the REPs (7.3.1)."""
+        """Gas classes of the REPs (``gas``: CO2 or GHG, the class orders are matched on)."""
         return ", ".join(sorted({ln.gas for ln in self.lines})) or "–"
+
+    @property
+    def gases_included(self) -> str:
+        """The greenhouse gases included in the REPs of this certificate (7.3.1, 6.5), ';'-separated in the
+        order of the lines; the class with a note for a GHG project that lists none."""
+        out: list[str] = []
+        for ln in self.lines:
+            for g in (ln.gases.split(";") if ln.gases else [ln.gases_label]):
+                if g.strip() and g.strip() not in out:
+                    out.append(g.strip())
+        return ";".join(out) or "–"
+
+    @property
+    def crude_steel_site(self) -> str:
+        """Where the product's crude steel is made (the site of its route's BOF/EAF unit)."""
+        return str(self.product.get("crude_steel_site") or "")
+
+    @property
+    def allocated_above_general(self) -> bool:
+        """Buyer protection: a CFP certificate whose Allocated CFP is above the product's General CFP (the buyer
+        would pay for a higher footprint than the product's ordinary one)."""
+        return (self.method == "allocation" and self.allocated_cfp is not None
+                and self.allocated_cfp > self.general_cfp + 1e-9)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings the document must show to the buyer."""
+        if not self.allocated_above_general:
+            return []
+        return [f"WARNING: the Allocated CFP {self.allocated_cfp:.4f} t-CO2e/t on this certificate is ABOVE the "
+                f"product's General CFP {self.general_cfp:.4f} t-CO2e/t (by "
+                f"{(self.allocated_cfp or 0.0) - self.general_cfp:.4f}): the buyer gets a higher footprint than "
+                "the product's ordinary CFP for a GX premium. The Allocated CFP is taken from the Residual CFP "
+                f"{self.residual_cfp or 0.0:.4f} (General CFP + the REPs already reflected in it, 8.1.1, 8.3.2); "
+                f"with alpha = {self.alpha:.4f} it stays above the General CFP. A higher alpha or GX Mass Balance "
+                "would avoid this."]
 
     @property
     def passed_on_t(self) -> float:
@@ -225,6 +290,12 @@ class ReportData:
         return self.tables["products"]
 
     @property
+    def project_facts(self) -> dict[str, dict[str, Any]]:
+        """Per project: name, technology, additionality, node, site, verifier, statement, gases, whether it
+        raises scrap use."""
+        return _project_facts(self.scenario)
+
+    @property
     def scenario_name(self) -> str:
         """Name of the run."""
         return str(self.summary.get("scenario") or self.scenario.name)
@@ -282,15 +353,15 @@ def load(result_dir: str | Path, db_url: str | None = None) -> ReportData:
 
 REQUIRED_COLUMNS = {
     "allocations": ("order_id", "product_id", "method", "project_id", "pool_id", "period_start", "period_end", "gas",
-                    "reps_t", "same_site", "certifiable", "evidence"),
+                    "gases", "reps_t", "same_site", "certifiable", "evidence"),
     "orders": ("order_id", "customer", "product_id", "method", "tonnage_t", "reps_t", "alpha", "general_cfp",
                "rep_term", "basis_cfp", "residual_cfp", "allocated_cfp", "claimed_cfp", "gx_tonnage_t", "status",
                "certifiable", "cap_t", "cap_per_t"),
-    "pools": ("pool_id", "project_id", "node", "site", "gas", "period_start", "period_end", "period_reps_t",
+    "pools": ("pool_id", "project_id", "node", "site", "gas", "gases", "period_start", "period_end", "period_reps_t",
               "netted_t", "reps_t", "in_cfps_t", "netting", "used_before_t", "used_run_t", "used_t", "remaining_t",
-              "expires", "eligible", "certifiable"),
-    "products": ("product_id", "site", "production_t", "general_cfp", "rep_term", "residual_cfp", "non_gx_cfp",
-                 "mb_cap_cfp", "subject_cfp", "non_allocable", "cfp_data_usable", "scrap_share",
+              "expires", "ended", "eligible", "certifiable"),
+    "products": ("product_id", "site", "crude_steel_site", "production_t", "general_cfp", "rep_term", "residual_cfp",
+                 "non_gx_cfp", "mb_cap_cfp", "subject_cfp", "non_allocable", "cfp_data_usable", "scrap_share",
                  "emissions_general_t", "gx_order_t", "claims_gx_t", "claims_t"),
     "projects": ("project_id", "name", "node", "kind", "additionality", "gas", "verified", "verifier",
                  "statement_id", "site", "eligible", "certifiable", "reason", "reps_t"),
@@ -346,7 +417,8 @@ def product_facts(product_id: str, s: Scenario, tables: dict[str, pd.DataFrame])
     raw = s.model.products.set_index("product_id")
     nodes = s.model.nodes.set_index("node_id")
     if product_id not in raw.index:
-        return {"product_id": product_id, "known": False, "name": "", "site": "", "route": "", "route_names": ""}
+        return {"product_id": product_id, "known": False, "name": "", "site": "", "crude_steel_site": "",
+                "route": "", "route_names": ""}
     r = raw.loc[product_id]
     route = [n.strip() for n in str(r["route"]).split(">")]
     node_names = nodes["name"] if "name" in nodes.columns else pd.Series(dtype=object)
@@ -361,7 +433,7 @@ def product_facts(product_id: str, s: Scenario, tables: dict[str, pd.DataFrame])
         "cfp_period_end": r["cfp_period_end"].strftime("%Y-%m-%d"),
     }
     for extra in ("cpc", "primary_data_share", "exempted_emissions_percent", "fossil_carbon_content",
-                  "cfp_reference", "description"):
+                  "cfp_reference", "description", *SITE_INTENSITY_COLUMNS):
         facts[extra] = None if extra not in raw.columns or missing(r.get(extra)) else r.get(extra)
     if product_id in res.index:
         p = res.loc[product_id]
@@ -369,22 +441,36 @@ def product_facts(product_id: str, s: Scenario, tables: dict[str, pd.DataFrame])
                                                "non_allocable") if k in p.index and not missing(p[k])})
         facts["rep_term"] = float(p["rep_term"]) if "rep_term" in p.index and not missing(p["rep_term"]) else 0.0
         facts["cfp_data_usable"] = None if missing(p.get("cfp_data_usable")) else bool(p["cfp_data_usable"])
+        facts["crude_steel_site"] = _text(p.get("crude_steel_site"))
+    else:
+        facts["crude_steel_site"] = ""
     facts["data_age_justification"] = (None if "data_age_justification" not in raw.columns
                                        or missing(r.get("data_age_justification"))
                                        else str(r["data_age_justification"]))
     return facts
 
 
+def raises_scrap_use(name: str, technology: str, kind: str, process: str) -> bool:
+    """Whether a project raises the use of scrap (a constrained resource for SteelZero): its name or technology
+    mentions scrap, or it is a process conversion at an electric arc furnace."""
+    text = f"{name} {technology}".lower()
+    return "scrap" in text or (kind == "process_conversion" and process.lower() == "eaf")
+
+
 def _project_facts(s: Scenario) -> dict[str, dict[str, Any]]:
-    nodes = s.model.nodes.set_index("node_id")
+    nodes = s.model.nodes.drop_duplicates("node_id").set_index("node_id")
     out = {}
     for p in s.projects.itertuples():
         node = p.node
         site = _text(nodes["site"].get(node)) if node in nodes.index else ""
+        process = _text(nodes["process"].get(node)) if node in nodes.index and "process" in nodes.columns else ""
         out[p.project_id] = {
             "name": _text(p.name), "technology": _text(getattr(p, "technology", "")),
             "additionality": _text(p.additionality), "node": _text(node), "site": site,
             "verifier": _text(p.verifier), "statement_id": _text(p.statement_id),
+            "gases": _text(getattr(p, "gases", "")),
+            "raises_scrap_use": raises_scrap_use(_text(p.name), _text(getattr(p, "technology", "")),
+                                                 _text(p.kind), process),
         }
     return out
 
@@ -411,7 +497,9 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
                               pf.get("additionality", ""), pf.get("node", ""), pf.get("site", ""),
                               r.period_start.strftime("%Y-%m-%d"), r.period_end.strftime("%Y-%m-%d"), r.gas,
                               float(r.reps_t), r.evidence, bool(r.same_site) if r.same_site is not None else None,
-                              pf.get("verifier", ""), pf.get("statement_id", "")))
+                              pf.get("verifier", ""), pf.get("statement_id", ""), gases=_gases(r.gas, r.gases),
+                              product_site=facts.get("crude_steel_site", ""),
+                              raises_scrap_use=bool(pf.get("raises_scrap_use"))))
         certifiable = bool(o.certifiable)
         reason = ""
         if not certifiable:
@@ -430,6 +518,12 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
 
 def _opt(v: Any) -> float | None:
     return None if missing(v) else float(v)
+
+
+def _gases(gas: Any, gases: Any) -> str:
+    """The gases included (``gases`` of the run's tables); CO2 for the CO2 class when none are listed."""
+    listed = ";".join(g.strip() for g in _text(gases).split(";") if g.strip())
+    return listed or ("CO2" if _text(gas) == "CO2" else "")
 
 
 # --------------------------------------------------------------------------------------------- ledger
@@ -526,6 +620,7 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
     code = organization_code(s.model.meta)
     projects = _project_facts(s)
     pools = led.pools.set_index("pool_id") if len(led.pools) else pd.DataFrame()
+    run_pools = tables["pools"].drop_duplicates("pool_id").set_index("pool_id")
     orders = tables["orders"].set_index("order_id")
     issue_digest: dict[str, str] = {}
     for r in led.journal_rows:
@@ -548,15 +643,22 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
         for ln in lines_by.get(cid, []):
             pf = projects.get(ln["project_id"], {})
             pool = pools.loc[ln["pool_id"]] if ln["pool_id"] in pools.index else None
-            psite = pf.get("site", "")
-            same = (psite == facts.get("site")) if psite and facts.get("site") else None
+            run_pool = run_pools.loc[ln["pool_id"]] if ln["pool_id"] in run_pools.index else None
+            # the same rule as the run's allocations.csv same_site: the pool's site against the site where the
+            # product's crude steel is made (the run's products table), so draft and ledger reports agree
+            psite = _text(run_pool["site"]) if run_pool is not None else pf.get("site", "")
+            csite = facts.get("crude_steel_site", "")
+            same = (psite == csite) if psite and csite else None
+            gases = (_gases(ln["gas"], run_pool["gases"]) if run_pool is not None
+                     else _gases(ln["gas"], pf.get("gases", "")))
             lines.append(Line(
                 int(ln["line_no"]), ln["pool_id"], ln["project_id"], pf.get("name", ""), pf.get("technology", ""),
                 pf.get("additionality", ""), pf.get("node", ""), psite,
                 str(pool["period_start"]) if pool is not None else "", str(ln["period_end"]), ln["gas"],
                 int(ln["reps_g"]) / G_PER_T, ln["evidence"], same,
                 _text(pool["verifier"]) if pool is not None else pf.get("verifier", ""),
-                _text(pool["statement_id"]) if pool is not None else pf.get("statement_id", "")))
+                _text(pool["statement_id"]) if pool is not None else pf.get("statement_id", ""), gases=gases,
+                product_site=csite, raises_scrap_use=bool(pf.get("raises_scrap_use"))))
         if not facts["known"]:
             notes.append(f"certificate {cid}: product {c['product_id']} is not in this result folder's plant model; "
                          "its document shows the numbers as issued and it gets no PACT footprint")

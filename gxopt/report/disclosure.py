@@ -33,21 +33,24 @@ def _txt(v: Any) -> str:
 
 
 def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(6.2.3 table: one row per calculation period of each project subject to REP calculation,
-    projects not counted with the reason).
+    """(6.2.3 table: one row per calculation period, ended by ``as_of``, of each project subject to REP
+    calculation; projects not counted with the reason). A period that has not ended is not disclosed as
+    achieved: see :func:`not_ended_table`.
 
     ``period_reps_t`` is what the project achieved in the calculation period, signed: a period with a net
     emission increase is negative and ``period_result`` says "increase" (ch. 6: "both GHG emission reductions
     and increases ... shall be included"); ``netted_t`` is the change from netting increases against the same
     project's other periods (``netting`` says which), ``reps_t`` what the pool holds after netting."""
     s = data.scenario
-    nodes = s.model.nodes.set_index("node_id")
+    nodes = s.model.nodes.drop_duplicates("node_id").set_index("node_id")
     projects = data.tables["projects"].set_index("project_id")
     pools = data.tables["pools"]
     rows = []
     for r in pools.itertuples():
         if r.project_id not in projects.index or not bool(projects.at[r.project_id, "eligible"]):
             continue
+        if not _ended(data, r):
+            continue  # not yet ended by as_of: nothing achieved to disclose (not_ended_table)
         p = projects.loc[r.project_id]
         node = p["node"]
         rows.append({
@@ -58,7 +61,8 @@ def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
             "technology": _txt(p.get("technology")), "project_type": _txt(p["kind"]),
             "additionality_test": _txt(p["additionality"]),
             "additionality_passed": bool(not missing(p["additionality"])),
-            "gas": _txt(p["gas"]), "verified": bool(p["verified"]), "verifier": _txt(p["verifier"]),
+            "gas": _txt(p["gas"]), "gases": _txt(getattr(r, "gases", "")) or ("CO2" if _txt(p["gas"]) == "CO2" else ""),
+            "verified": bool(p["verified"]), "verifier": _txt(p["verifier"]),
             "statement_id": _txt(p["statement_id"]),
             "period_start": r.period_start.strftime("%Y-%m-%d"), "period_end": r.period_end.strftime("%Y-%m-%d"),
             "node_group_6_6": _txt(r.group), "attribution_share": float(r.share),
@@ -83,6 +87,29 @@ def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "additionality_test": _txt(p["additionality"]), "verified": bool(p["verified"]),
                     "reason_not_counted": _txt(p["reason"]), "reps_not_counted_t": float(p["reps_t"])})
     return table, pd.DataFrame(out)
+
+
+def _ended(data: ReportData, pool: Any) -> bool:
+    """A calculation period ended by the run's ``as_of`` (pools.csv ``ended``; the dates when it is blank)."""
+    ended = getattr(pool, "ended", None)
+    if ended is not None and not missing(ended):
+        return bool(ended)
+    return pd.Timestamp(pool.period_end) <= pd.Timestamp(data.scenario.settings.as_of)
+
+
+def not_ended_table(data: ReportData) -> pd.DataFrame:
+    """Calculation periods of eligible projects that had not ended by ``as_of``: not yet ended, so not
+    disclosed as achieved (6.2.3 discloses the REPs achieved during a calculation period)."""
+    projects = data.tables["projects"].set_index("project_id")
+    rows = []
+    for r in data.tables["pools"].itertuples():
+        if r.project_id not in projects.index or not bool(projects.at[r.project_id, "eligible"]) or _ended(data, r):
+            continue
+        rows.append({"pool_id": r.pool_id, "project_id": r.project_id, "name": _txt(projects.at[r.project_id, "name"]),
+                     "period_start": r.period_start.strftime("%Y-%m-%d"),
+                     "period_end": r.period_end.strftime("%Y-%m-%d"),
+                     "status": f"not yet ended at as_of {data.scenario.settings.as_of}: not disclosed as achieved"})
+    return pd.DataFrame(rows, columns=["pool_id", "project_id", "name", "period_start", "period_end", "status"])
 
 
 def _cert_frame(data: ReportData) -> pd.DataFrame:
@@ -151,10 +178,13 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
     products = data.products
     sites = []
     for site, g in nodes.groupby("site", sort=True):
+        made = products["crude_steel_site"] == site
         sites.append({"site": site, "units": int(len(g)), "steel_units": int(g["steel"].fillna(False).astype(bool).sum()),
                       "non_steel_units": int((~g["steel"].fillna(False).astype(bool)).sum()),
                       "products": int((products["site"] == site).sum()),
-                      "production_t": float(products.loc[products["site"] == site, "production_t"].sum())})
+                      "production_t": float(products.loc[products["site"] == site, "production_t"].sum()),
+                      "crude_steel_products": int(made.sum()),
+                      "crude_steel_production_t": float(products.loc[made, "production_t"].sum())})
     methods = []
     for m, label, ch in (("mass_balance", "GX Mass Balance", "7"), ("allocation", "GX Allocation", "8")):
         d = summ.get("by_method", {}).get(m, {})
@@ -167,8 +197,8 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
                                 f"REPs expire {st.mass_balance.expiry_years} years after their calculation period "
                                 "(7.2.2)" if m == "mass_balance" else
                                 "emissions allocated within the REPs: GX steel at the Allocated CFP, non-GX steel at "
-                                "the Residual CFP (the basis), so buyers' claims never fall below actual emissions; "
-                                "valid in the CFP operational period "
+                                "the Residual CFP (the basis), so buyers' claims are never below actual emissions "
+                                "(see the claims below); valid in the CFP operational period "
                                 f"{st.operational_period.start} to {st.operational_period.end} (8.2.3)")})
     verifiers: dict[str, dict[str, Any]] = {}
     for r in projects.itertuples() if len(projects) else []:
@@ -231,6 +261,9 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
                      "disclosure": "projects.html (6.2.3)"},
         "reduction_periods": periods,
         "verification": {"standard": "ISO 14064-3:2019 (6.8, 7.4, 8.4)", "verifiers": ver,
+                         "third_party": "The REPs of the projects were verified by the third-party verifiers below "
+                                        "under ISO 14064-3:2019 (verifier and verification statement as recorded in "
+                                        "projects.csv)",
                          "re_performable": "the verifier pack (verifier-pack/, verifier-pack.zip) re-performs every "
                                            "REP calculation (increases netted), pool balance, physical connection, "
                                            "7.3.3 correction, order cap and claimed CFP, and the claims against "
@@ -241,7 +274,16 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
                      "expiry_justification": st.mass_balance.justification,
                      "what_if_unverified_allowed": bool(st.allow_unverified)},
         "run": {"scenario": data.scenario_name, "input_sha256": summ.get("input_sha256"),
-                "gxopt_version": summ.get("gxopt_version", __version__), "independently_verified": summ.get("verified")},
+                "gxopt_version": summ.get("gxopt_version", __version__),
+                # kept for compatibility: it is gxopt's own re-check (summary.json "verified"), see gxopt_recheck
+                "independently_verified": summ.get("verified"),
+                "independently_verified_means": "gxopt's own re-check of the run (gxopt verify), NOT a third-party "
+                                                "verification; see verification.verifiers for that",
+                "rechecked_by_gxopt": summ.get("verified")},
+        "gxopt_recheck": {"ok": summ.get("verified"),
+                          "what": "Re-checked by gxopt: the software's own verification of the run (gxopt verify) "
+                                  "and the verifier pack's recheck.py; not an independent (third-party) verification"},
+        "third_party_verification": {"standard": "ISO 14064-3:2019", "verifiers": ver},
         "ledger": ledger,
         "claims": claims_block(data),
         "disclaimer": "The treatment of GX value related to GX Steel rests entirely with the customer (JISF 10).",
@@ -262,6 +304,7 @@ def claims_block(data: ReportData) -> dict[str, Any]:
     non-GX CFP - REPs claimed under earlier certificates; actual = General CFPs x production - verified REPs
     of ended pools that no CFP contains. A margin >= 0 means nothing is counted twice."""
     c = {k: float(v) for k, v in (data.summary.get("claims") or {}).items() if isinstance(v, (int, float))}
+    c["reps_not_allocated_t"] = reps_not_allocated(data)
     margin = c.get("claims_margin_t", 0.0)
     ok = margin >= -1e-6 * max(1.0, abs(c.get("actual_emissions_t", 0.0)))
     text = (f"Buyers may claim {c.get('claims_t', 0.0):,.0f} t-CO2e in total across GX Mass Balance and GX "
@@ -270,10 +313,35 @@ def claims_block(data: ReportData) -> dict[str, Any]:
             f"certificates). The organization's actual emissions are {c.get('actual_emissions_t', 0.0):,.0f} t-CO2e "
             f"(General CFPs x production {c.get('emissions_general_t', 0.0):,.0f}, less "
             f"{c.get('reps_not_in_cfps_t', 0.0):,.0f} t-CO2e of verified REPs that no CFP contains). ")
-    text += (f"The claims exceed actual emissions by {max(margin, 0.0):,.0f} t-CO2e (REPs not yet claimed): no "
-             "emission is counted twice (7.3.3, 8.1, 8.3.1)." if ok else
+    text += (f"What buyers claim is never below actual emissions: the claims exceed them by {max(margin, 0.0):,.0f} "
+             f"t-CO2e, and {c['reps_not_allocated_t']:,.0f} t-CO2e of REPs of usable pools are not allocated (they "
+             "remain in the account): no emission is counted twice (7.3.3, 8.1, 8.3.1)." if ok else
              f"The claims fall {-margin:,.0f} t-CO2e below actual emissions: that much would be counted twice.")
     return {**c, "no_double_counting": ok, "statement": text}
+
+
+def claims_sentence(data: ReportData) -> str:
+    """What the run shows about the organization's totals, with its numbers (summary.json ``claims`` and the
+    pools' remaining REPs): never "unchanged" - the claims are never below actual emissions."""
+    c = claims_block(data)
+    if not c.get("no_double_counting", True):
+        return (f"In this run what buyers may claim ({c.get('claims_t', 0.0):,.0f} t-CO2e) falls "
+                f"{-c.get('claims_margin_t', 0.0):,.0f} t-CO2e below the organization's actual emissions "
+                f"({c.get('actual_emissions_t', 0.0):,.0f} t-CO2e): that much would be counted twice.")
+    return (f"What buyers may claim across the organization is never below its actual emissions: in this run "
+            f"{c.get('claims_t', 0.0):,.0f} t-CO2e of claims against {c.get('actual_emissions_t', 0.0):,.0f} t-CO2e "
+            f"of actual emissions; {c.get('reps_not_allocated_t', 0.0):,.0f} t-CO2e of REPs are not allocated "
+            "(they remain in the account), so nothing is counted twice.")
+
+
+def reps_not_allocated(data: ReportData) -> float:
+    """REPs of usable pools (eligible, calculation period ended by as_of) left in the account after the run:
+    the sum of their ``remaining_t`` (pools.csv)."""
+    p = data.tables["pools"]
+    if not len(p):
+        return 0.0
+    usable = p["eligible"].map(bool) & p.apply(lambda r: _ended(data, r), axis=1).astype(bool)
+    return float(p.loc[usable, "remaining_t"].sum())
 
 
 def _period_span(products: pd.DataFrame) -> str:

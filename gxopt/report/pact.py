@@ -14,8 +14,16 @@ Which CFP goes into the PCF value:
   General and Residual CFP travel in the GX extension (8.3.3).
 
 PACT has no field for mass-balance or certificate-based reductions, so the GX details (method,
-REPs by pool, the three CFPs, basis, correction and claimed CFP, alpha, certificate id, verifiers) go into one ``extensions`` entry whose
-data schema is written next to the documents (``jisf-gx-extension.schema.json``).
+REPs by pool, the three CFPs, basis, correction and claimed CFP, alpha, certificate id, verifiers) go into one
+``extensions`` entry whose data schema is written next to the documents (``jisf-gx-extension.schema.json``).
+Its ``dataSchema`` is the URL at which the steelmaker publishes that file: a base URL
+(``gxopt report --pact-base-url URL``) with the file name appended. The default base
+``https://example.invalid/gxopt/`` is a placeholder (``.invalid`` never resolves): set the real one before
+exchanging the footprints.
+
+Identifiers: v2.3 documents use v2's URN forms (``urn:pathfinder:company:customcode:vendor-assigned:...``,
+``urn:pathfinder:product:customcode:vendor-assigned:...``); v3.0 documents use v3's
+(``urn:pact:company:customcode:supplier-id:...``, ``urn:pact:product:customcode:supplier-id:...``).
 """
 
 from __future__ import annotations
@@ -25,14 +33,19 @@ import hashlib
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
+from gxopt.errors import InputError, Issue
 from gxopt.report.data import GUIDELINE, Certificate, ReportData
+from gxopt.report.disclosure import claims_sentence
 from gxopt.report.fmt import decimal_str, missing
 
 V2 = "2.3.0"
 V3 = "3.0.0"
 EXTENSION_SPEC_VERSION = "2.0.0"
-EXTENSION_SCHEMA_URN = "urn:gxopt:pact-extension:jisf-gx-steel:1.0.0"
+EXTENSION_SCHEMA_FILE = "jisf-gx-extension.schema.json"
+DEFAULT_BASE_URL = "https://example.invalid/gxopt/"  # a placeholder: .invalid never resolves (RFC 2606)
+DEFAULT_SCHEMA_URL = DEFAULT_BASE_URL + EXTENSION_SCHEMA_FILE
 DEFAULT_CPC = "412"  # UN CPC group 412 "Products of iron or steel"
 DEFAULT_COUNTRY = "JP"  # JISF scheme: projects under a consistent domestic framework (6.2.1.1, fn. 6)
 UNITS_NOTE = ("All PCF values are kg CO2e per kg of product (declared unit kilogram, amount 1); gxopt computes "
@@ -61,6 +74,20 @@ REQUIRED = {
 GEOGRAPHY = ("geographyRegionOrSubregion", "geographyCountry", "geographyCountrySubdivision")
 DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def schema_url(base_url: str | None = None) -> str:
+    """The URL of the published extension schema: ``base_url`` (an absolute http(s) URL; the placeholder
+    :data:`DEFAULT_BASE_URL` when None) with :data:`EXTENSION_SCHEMA_FILE` appended. Raises InputError for a
+    URL that is not absolute http(s)."""
+    base = DEFAULT_BASE_URL if base_url is None else str(base_url).strip()
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or " " in base:
+        raise InputError([Issue("--pact-base-url", None, None,
+                                f"{base_url!r} is not an absolute http(s) base URL (e.g. "
+                                "https://steel.example.com/pact/): the GX extension's dataSchema must be the URL "
+                                "of the published extension schema")])
+    return (base if base.endswith("/") else base + "/") + EXTENSION_SCHEMA_FILE
 
 
 def pf_id(*parts: str) -> str:
@@ -166,8 +193,9 @@ class _Facts:
                 "(scope 1 + scope 2 + allocable upstream scope 3 + REPs/production) x (1 - alpha) + non-allocable "
                 f"upstream scope 3 with alpha = {c.alpha:.6f}; Residual CFP = General CFP + REPs reflected in it "
                 f"per tonne = {_f(c.residual_cfp)}; General CFP {_f(c.general_cfp)}; Allocated CFP "
-                f"{_f(c.allocated_cfp)} (kg CO2e/kg). Non-GX steel carries the Residual CFP, so what buyers claim "
-                "never adds up to less than the organization's actual emissions (8.1, 8.3.1).")
+                f"{_f(c.allocated_cfp)} (kg CO2e/kg). Non-GX steel carries the Residual CFP (8.1, 8.3.1). "
+                + claims_sentence(data)
+                + (" WARNING: the Allocated CFP is above the General CFP." if c.allocated_above_general else ""))
         elif self.value_is == "basisCfp":
             self.allocation = (
                 f"No GX allocation in this PCF: it is the basis CFP {_f(c.basis_cfp)} = General CFP "
@@ -188,8 +216,11 @@ class _Facts:
             f"{c.certificate_id} ({GUIDELINE}) for order {c.order_id} of {c.customer}, {c.tonnage_t:,.3f} t. "
             f"{UNITS_NOTE} PCF value = {VALUE_LABEL[self.value_is]}. "
             + (("Assumptions: " + "; ".join(self.assumptions) + ".") if self.assumptions else ""))
-        self.company_ids = [f"urn:pact:company:customcode:supplier-id:{data.org_code}"]
+        # v3.0 identifier forms (urn:pact:...); v2.3 uses v2's (urn:pathfinder:..., see v2_ids)
+        self.company_ids = [f"urn:pact:company:customcode:supplier-id:{_urn_part(data.org_code)}"]
         self.product_ids = [f"urn:pact:product:customcode:supplier-id:{_urn_part(c.product_id)}"]
+        self.v2_company_ids = [f"urn:pathfinder:company:customcode:vendor-assigned:{_urn_part(data.org_code)}"]
+        self.v2_product_ids = [f"urn:pathfinder:product:customcode:vendor-assigned:{_urn_part(c.product_id)}"]
         self.classifications = [f"urn:pact:productclassification:un-cpc:{self.cpc}"]
 
 
@@ -206,12 +237,13 @@ def _urn_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9()+,\-.:=@;$_!*'%/?#]", "_", text)
 
 
-def extension(data: ReportData, c: Certificate) -> dict[str, Any]:
-    """The GX extension entry: method, the three CFPs, REPs by pool, certificate id, verifiers."""
+def extension(data: ReportData, c: Certificate, schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
+    """The GX extension entry: method, the three CFPs, REPs by pool, certificate id, verifiers; ``schema`` is
+    the URL of the published extension schema (:func:`schema_url`)."""
     r6 = lambda v: None if v is None else round(float(v), 6)  # noqa: E731
     return {
         "specVersion": EXTENSION_SPEC_VERSION,
-        "dataSchema": EXTENSION_SCHEMA_URN,
+        "dataSchema": schema,
         "data": {
             "scheme": GUIDELINE,
             "schemeOwner": data.organization,
@@ -237,10 +269,16 @@ def extension(data: ReportData, c: Certificate) -> dict[str, Any]:
             "repsPerTonne": r6(c.reps_per_t),
             "reductionAchievedT": r6(c.reduction_t),
             "gasTypes": sorted({ln.gas for ln in c.lines}),
+            "gasesIncluded": [g for g in c.gases_included.split(";") if g and g != "–"],
+            "allocatedAboveGeneral": c.allocated_above_general,
+            "warnings": c.warnings,
+            "crudeSteelSite": c.crude_steel_site or None,
             "repLines": [{"lineNo": ln.line_no, "poolId": ln.pool_id, "projectId": ln.project_id,
                           "projectName": ln.project_name, "technology": ln.technology or None,
                           "periodStart": ln.period_start or None, "periodEnd": ln.period_end, "gas": ln.gas,
+                          "gases": ln.gases or None,
                           "repsT": r6(ln.reps_t), "physicalConnection": ln.evidence, "sameSite": ln.same_site,
+                          "projectSite": ln.project_site or None,
                           "verifier": ln.verifier or None, "statementId": ln.statement_id or None}
                          for ln in c.lines],
             "boundToProduct": True,
@@ -257,8 +295,9 @@ def extension(data: ReportData, c: Certificate) -> dict[str, Any]:
     }
 
 
-def v2(data: ReportData, c: Certificate, created: str | None = None) -> dict[str, Any]:
-    """The certificate's footprint as a PACT v2.3 ProductFootprint."""
+def v2(data: ReportData, c: Certificate, created: str | None = None,
+       schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
+    """The certificate's footprint as a PACT v2.3 ProductFootprint (v2 identifier forms)."""
     f = _Facts(data, c, created)
     val = decimal_str(f.value)
     doc: dict[str, Any] = {
@@ -274,9 +313,9 @@ def v2(data: ReportData, c: Certificate, created: str | None = None) -> dict[str
         doc["validityPeriodStart"], doc["validityPeriodEnd"] = f.validity
     doc.update({
         "companyName": data.organization,
-        "companyIds": f.company_ids,
+        "companyIds": f.v2_company_ids,
         "productDescription": f.description,
-        "productIds": f.product_ids,
+        "productIds": f.v2_product_ids,
         "productCategoryCpc": f.cpc,
         "productClassifications": f.classifications,
         "productNameCompany": f.name,
@@ -305,13 +344,14 @@ def v2(data: ReportData, c: Certificate, created: str | None = None) -> dict[str
             "allocationRulesDescription": f.allocation,
             "primaryDataShare": f.primary,
         },
-        "extensions": [extension(data, c)],
+        "extensions": [extension(data, c, schema)],
     })
     return doc
 
 
-def v3(data: ReportData, c: Certificate, created: str | None = None) -> dict[str, Any]:
-    """The certificate's footprint as a PACT v3.0 ProductFootprint."""
+def v3(data: ReportData, c: Certificate, created: str | None = None,
+       schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
+    """The certificate's footprint as a PACT v3.0 ProductFootprint (v3 identifier forms)."""
     f = _Facts(data, c, created)
     val = decimal_str(f.value)
     doc: dict[str, Any] = {
@@ -352,7 +392,7 @@ def v3(data: ReportData, c: Certificate, created: str | None = None) -> dict[str
             "allocationRulesDescription": f.allocation,
             "primaryDataShare": decimal_str(f.primary, 1),
         },
-        "extensions": [extension(data, c)],
+        "extensions": [extension(data, c, schema)],
     })
     return doc
 
@@ -399,20 +439,26 @@ def problems(doc: dict[str, Any], version: str) -> list[str]:
             out.append("pcf.exemptedEmissionsPercent must be a number in v2")
         if pcf.get("characterizationFactors") not in ("AR5", "AR6"):
             out.append("pcf.characterizationFactors must be AR5 or AR6")
+    ids = ("urn:pathfinder:company:", "urn:pathfinder:product:") if version == V2 else ("urn:pact:", "urn:pact:")
+    for k, prefix in zip(("companyIds", "productIds"), ids):
+        if isinstance(doc.get(k), list) and not all(str(x).startswith(prefix) for x in doc[k]):
+            out.append(f"{k} must use the {version} identifier form ({prefix}...)")
     for ext in doc.get("extensions", []):
         for k in ("specVersion", "dataSchema", "data"):
             if k not in ext:
                 out.append(f"extension missing {k}")
+        if "dataSchema" in ext and urlsplit(str(ext["dataSchema"])).scheme not in ("http", "https"):
+            out.append("extension dataSchema must be the URL of the published extension schema")
     return out
 
 
-def extension_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of the GX extension's ``data`` object."""
+def extension_schema(schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
+    """JSON Schema (2020-12) of the GX extension's ``data`` object, identified by the URL it is published at."""
     num = {"type": ["number", "null"]}
     txt = {"type": ["string", "null"]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": EXTENSION_SCHEMA_URN,
+        "$id": schema,
         "title": "JISF GX Steel certificate details (gxopt PACT extension)",
         "description": "GX Mass Balance / GX Allocation details of a PACT ProductFootprint. CFPs are t-CO2e per t "
                        "of product (= kg CO2e per kg); REPs and reductions are t-CO2e.",
@@ -428,16 +474,24 @@ def extension_schema() -> dict[str, Any]:
             "unit": {"type": "string"}, "pcfValueIs": {"enum": ["generalCfp", "basisCfp", "allocatedCfp"]},
             "generalCfp": num, "repTerm": num, "basisCfp": num, "claimedCfp": num, "residualCfp": num, "allocatedCfp": num, "alpha": num, "gxTonnageT": num,
             "repsT": num, "repsPerTonne": num, "reductionAchievedT": num,
-            "gasTypes": {"type": "array", "items": {"enum": ["CO2", "GHG"]}},
+            "gasTypes": {"type": "array", "items": {"enum": ["CO2", "GHG"]},
+                         "description": "gas classes of the REP lines (CO2 only, or GHG)"},
+            "gasesIncluded": {"type": "array", "items": {"type": "string"},
+                              "description": "greenhouse gases included in the REPs (JISF 6.5, 7.3.1)"},
+            "allocatedAboveGeneral": {"type": "boolean",
+                                      "description": "the Allocated CFP is above the product's General CFP"},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "crudeSteelSite": txt,
             "repLines": {"type": "array", "items": {"type": "object", "required": ["poolId", "projectId", "periodEnd",
                                                                                   "gas", "repsT",
                                                                                   "physicalConnection"],
                                                     "properties": {"lineNo": {"type": "integer"}, "poolId": txt,
                                                                    "projectId": txt, "projectName": txt,
                                                                    "technology": txt, "periodStart": txt,
-                                                                   "periodEnd": txt, "gas": txt, "repsT": num,
-                                                                   "physicalConnection": txt,
+                                                                   "periodEnd": txt, "gas": txt, "gases": txt,
+                                                                   "repsT": num, "physicalConnection": txt,
                                                                    "sameSite": {"type": ["boolean", "null"]},
+                                                                   "projectSite": txt,
                                                                    "verifier": txt, "statementId": txt}}},
             "boundToProduct": {"type": "boolean"}, "transferableToOtherProduct": {"type": "boolean"},
             "downstreamAttributes": {"type": "string"},

@@ -70,7 +70,7 @@ def _mt(x: float) -> str:
 
 @_plot
 def figure3(data: ReportData, file: Path) -> pd.DataFrame:
-    """Per product group (site) and for the organization, t-CO2e: General CFP x production; the basis (General
+    """Per product group (the site where the products' crude steel is made) and for the organization, t-CO2e: General CFP x production; the basis (General
     CFP + the 7.3.3 correction, x production: the REPs reflected in the CFPs added back); what buyers may claim
     across both methods (GX steel at the claimed CFP of its certificate, the rest at the non-GX CFP, less REPs
     claimed under earlier certificates); and, for the organization, its actual emissions (summary ``claims``).
@@ -85,7 +85,7 @@ def figure3(data: ReportData, file: Path) -> pd.DataFrame:
         gx_t[c.product_id] = gx_t.get(c.product_id, 0.0) + c.tonnage_t
     rows = []
     for r in p.itertuples():
-        rows.append({"group": r.site, "product_id": r.product_id,
+        rows.append({"group": r.crude_steel_site, "product_id": r.product_id,
                      "general_t": float(r.general_cfp) * float(r.production_t),
                      "basis_t": float(r.residual_cfp) * float(r.production_t),
                      "gx_steel_t": gx.get(r.product_id, 0.0),

@@ -1,0 +1,21 @@
+"""The one canonical form of ledger content: sorted-key compact JSON and its SHA-256 (digests, chain hashes).
+
+The verifier pack's standalone ``recheck.py`` (standard library only) writes the same two lines of code;
+``tests/test_ledger_accounting.py::test_recheck_hashes_equal_the_ledgers`` proves they agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+
+def canonical(obj: Any) -> str:
+    """Sorted keys, no blanks, anything else as text: the same bytes for the same content everywhere."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def sha256(text: str) -> str:
+    """Hex SHA-256 of ``text`` (UTF-8)."""
+    return hashlib.sha256(text.encode()).hexdigest()
