@@ -196,3 +196,17 @@ def test_an_unknown_result_format_is_refused_before_solving(tmp_path: Path) -> N
                                    "--format", "ods"])
     assert res.exit_code == 2 and "must be one of csv, parquet, xlsx" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_report_reads_a_workbook_result_folder(tmp_path: Path) -> None:
+    """gxopt report works on results written as results.xlsx, with the same certificates as from CSV."""
+    import json
+
+    from gxopt.report import build_report
+
+    for f in ("csv", "xlsx"):
+        gxopt.run(REPO / "scenarios" / "jisf-case-study", out=tmp_path / f, fmt=f)
+        build_report(tmp_path / f, tmp_path / f"{f}-report")
+    a, b = (json.loads((tmp_path / f"{f}-report" / "certificates" / "certificates.json").read_text())
+            for f in ("csv", "xlsx"))
+    assert [c["reps_t"] for c in a["certificates"]] == [c["reps_t"] for c in b["certificates"]]

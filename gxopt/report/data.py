@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from gxopt.errors import InputError, Issue
 from gxopt.graph import parse_evidence
+from gxopt.io import RESULT_BOOK, read_result_tables
 from gxopt.report.fmt import missing
 from gxopt.scenario import Scenario
 from gxopt.settings import organization_code
@@ -314,7 +315,7 @@ def load(result_dir: str | Path, db_url: str | None = None) -> ReportData:
                                                      "(write one with `gxopt run SCENARIO --out DIR`)"))
         raise InputError(issues)
     for t in RESULT_TABLES:
-        if not (root / f"{t}.csv").is_file():
+        if not any((root / f"{t}{ext}").is_file() for ext in (".csv", ".parquet")) and not (root / RESULT_BOOK).is_file():
             issues.append(Issue(str(root / f"{t}.csv"), None, None, "result table missing"))
     if not (root / "inputs" / "scenario" / "scenario.yaml").is_file():
         issues.append(Issue(str(root / "inputs"), None, None,
@@ -337,7 +338,7 @@ def load(result_dir: str | Path, db_url: str | None = None) -> ReportData:
     from gxopt.pipeline import load as load_scenario
 
     scenario = load_scenario(root / "inputs" / "scenario")  # raises InputError naming every bad cell
-    tables = {t: _read_table(root / f"{t}.csv") for t in RESULT_TABLES}
+    tables = {t: _read_table(root, t) for t in RESULT_TABLES}
     _check_columns(root, tables)
     _add_names(tables, scenario)
     notes: list[str] = []
@@ -376,9 +377,11 @@ def _check_columns(root: Path, tables: dict[str, pd.DataFrame]) -> None:
         raise InputError(issues)
 
 
-def _read_table(file: Path) -> pd.DataFrame:
+def _read_table(root: Path, name: str) -> pd.DataFrame:
+    """One result table in whichever format the run wrote (CSV, Parquet or results.xlsx), typed for documents."""
+    file = root / f"{name}.csv"
     try:
-        frame = pd.read_csv(file, keep_default_na=True)
+        frame = read_result_tables(root, (name,))[name]
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError([Issue(str(file), None, None, f"cannot be read as CSV: {exc}".splitlines()[0])]) from None
     except pd.errors.EmptyDataError:
