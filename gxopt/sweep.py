@@ -4,12 +4,14 @@ A grid file (YAML, see ``docs/whatif.md``) gives *knobs* - REP uncertainty scale
 demand scale, premium scale, project slip in years, or a knob of your own defined as a patch template -
 and the cases to run: the cartesian product of the ``grid`` lists and ``monte_carlo`` draws (n draws from
 uniform / normal / triangular / choice distributions with a seed). Every knob value becomes a what-if patch
-(:mod:`gxopt.whatif`), so every case is validated and verified by the normal engine.
+(:mod:`gxopt.patch`), so every case is validated and verified by the normal engine.
 
-The base scenario is read once on the client and shipped to the workers in memory, so workers need gxopt
-installed but no shared file system. Each task materializes its patched scenario in a temporary folder on
-its worker, runs :func:`gxopt.run` (no result folder) and returns a compact row: case id, knob values,
-objective, REPs used, GX tonnage, revenue, orders served, GX tonnage per product and the served orders.
+The base scenario is read once on the client (as text, with the origin of every row) and shipped to the
+workers in memory, so workers need gxopt installed but no shared file system. Each task applies its
+patches to those tables in memory, parses and validates the result like any scenario
+(:func:`gxopt.whatif.load_patched`), runs :func:`gxopt.run` (no result folder) and returns a compact row:
+case id, knob values, objective, REPs used, GX tonnage, revenue, orders served, GX tonnage per product and
+the served orders. Nothing is written to disk for a case.
 
 By default the tasks run on a ``distributed.LocalCluster`` on this machine (2 worker processes, 1 thread
 each); ``scheduler="tcp://host:8786"`` runs them on an existing cluster (``distributed.Client(address)``)
@@ -25,7 +27,6 @@ import math
 import os
 import re
 import socket
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -41,7 +42,8 @@ import pyarrow.parquet as pq
 from gxopt.errors import GxoptError, InputError, Issue, OutputError, SolverError, VerificationError
 from gxopt.scenario import display_path
 from gxopt.io import atomic_dir
-from gxopt.whatif import Inputs, Patch, _line_map, apply, load_patch, load_patched, read_base, write_inputs
+from gxopt.patch import _line_map
+from gxopt.whatif import Inputs, Patch, apply, load_patch, load_patched, read_base, run_patched
 
 Progress = Callable[[int, int], None]
 
@@ -464,14 +466,12 @@ def case_patches(grid: Grid, case: Case, base: Inputs) -> list[Patch]:
 
 
 def run_case(base: Inputs, case: Case, patches: list[Patch], knob_names: list[str] | None = None) -> dict[str, Any]:
-    """Apply ``patches`` to ``base``, write the result in a temporary folder, run it and return the row.
+    """Apply ``patches`` to ``base`` in memory, validate and run the result and return the row.
 
     Never raises for a bad case: the row's ``status`` says ``input_error``, ``solver_error``,
     ``verification_error`` or ``error`` and ``error`` holds the message (so one bad draw of a thousand
     does not lose the others).
     """
-    from gxopt.pipeline import run
-
     row: dict[str, Any] = {"case_id": case.case_id, "kind": case.kind}
     for k in knob_names or list(case.values):
         row[k] = case.values.get(k, BUILTIN_KNOBS[k].neutral if k in BUILTIN_KNOBS else math.nan)
@@ -480,10 +480,8 @@ def run_case(base: Inputs, case: Case, patches: list[Patch], knob_names: list[st
         inputs = base
         for p in patches:
             inputs, _ = apply(inputs, p)
-        with tempfile.TemporaryDirectory(prefix=f"gxopt-case-{case.case_id}-") as tmp:
-            scen = write_inputs(inputs, tmp)
-            scenario = load_patched(inputs, scen, " + ".join(p.label for p in patches) or "no patch")
-            result = run(scenario)
+        label = " + ".join(p.label for p in patches) or "no patch"
+        result = run_patched(load_patched(inputs, label, computed=False), inputs, label)
     except Exception as exc:  # noqa: BLE001 - reported in the row
         status = {InputError: "input_error", SolverError: "solver_error",
                   VerificationError: "verification_error"}.get(type(exc), "error")
@@ -638,8 +636,7 @@ def _preflight(reference: Inputs, jobs: list[tuple[Case, list[Patch]]], grid: Gr
     knob's patch fits it (ids, columns ...): a mistake in the grid file is one clear error, not a thousand
     failed cases. Values only some cases reach (an uncertainty of 1 or more, a negative factor) are left to
     the cases, which report them in their row."""
-    with tempfile.TemporaryDirectory(prefix="gxopt-sweep-check-") as tmp:
-        load_patched(reference, write_inputs(reference, tmp), grid.patch.label if grid.patch else "no patch")
+    load_patched(reference, grid.patch.label if grid.patch else "no patch")
     seen: set[str] = set()
     issues: list[Issue] = []
     for _case, patches in jobs:

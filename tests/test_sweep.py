@@ -206,3 +206,40 @@ def test_sweep_command_prints_a_summary(tmp_path: Path) -> None:
     with open(os.devnull, "w") as quiet, Progress(console=Console(file=quiet)) as bar:
         sweep(BOTH, grid, None, scheduler="serial", progress=bar)
         assert [(t.completed, t.total) for t in bar.tasks] == [(4, 4)]
+
+
+def test_a_sweep_case_makes_no_temporary_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    g = load_grid(FY26 / "sweep-example.yaml")
+    base = read_base(FY26)
+    jobs = [(c, case_patches(g, c, base)) for c in (g.cases[0], g.cases[-1])]
+    expected = [run_case(base, c, p, g.knob_names) for c, p in jobs]
+    made: list[str] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        made.append(f"{args} {kwargs}")
+        raise AssertionError("a folder was made")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(os, "mkdir", refuse)
+    rows = [run_case(base, c, p, g.knob_names) for c, p in jobs]
+    serial = sweep(BOTH, {"grid": {"demand_scale": [1.0, 2.0]}}, None, scheduler="serial")  # with its preflight
+    assert made == []
+    assert [r["status"] for r in rows] == ["ok", "ok"] and (serial["status"] == "ok").all()
+    for r, e in zip(rows, expected):
+        assert (r["objective_value"], r["served_orders"]) == (e["objective_value"], e["served_orders"])
+
+
+def test_a_bad_case_names_the_base_row_and_the_knob(tmp_path: Path) -> None:
+    grid = {"knobs": {"uncertainty_scale": {"max": 1.5, "where": {"project_id": "MN-EAF-CONV"}}},
+            "grid": {"uncertainty_scale": [25.0]}}
+    rows = sweep(FY26, grid, None, scheduler="serial")
+    err = rows.at[0, "error"]
+    per = pd.read_csv(FY26 / "project_periods.csv", dtype=str)
+    lines = [i + 2 for i in per.index[per["project_id"] == "MN-EAF-CONV"]]  # their lines in the base file
+    assert rows.at[0, "status"] == "input_error"
+    for line in lines:
+        assert (f"project_periods.csv as patched by <grid>: uncertainty_scale = 25 (case g0001), line {line}, "
+                "column 'uncertainty': must be less than 1 (row changed by project_periods.scale[0] of <grid>: "
+                "uncertainty_scale = 25 (case g0001))") in err, err

@@ -4,7 +4,10 @@ what-ifs run through the normal engine (fewer projects: less GX steel; an added 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +293,199 @@ def test_whatif_command_prints_base_against_whatif(tmp_path: Path) -> None:
     assert o.at["KS26-E001", "reps_t"] > 0 and o.at["KS26-E002", "reps_t"] > 0  # the new EAF route is used
     assert set(res.allocations.loc[res.allocations["product_id"] == "NS-PL-E", "project_id"]) == {"NS-EAF-CONV"}
     assert res.summary["as_of"] == "2026-09-30"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# in memory: no temporary input folder, any base format, issues named by base row and patch key
+
+
+def _no_temporary_folders(monkeypatch: pytest.MonkeyPatch, allowed: Path | None = None) -> list[str]:
+    """Make every temporary folder and every new folder fail, except below ``allowed`` (a result folder's
+    parent, where the writer swaps the finished folder in); returns the refused attempts."""
+    import os
+    import tempfile
+
+    refused: list[str] = []
+    real_mkdtemp, real_mkdir = tempfile.mkdtemp, os.mkdir
+
+    def inside(path: object) -> bool:
+        return allowed is not None and path is not None and Path(str(path)).resolve().is_relative_to(allowed.resolve())
+
+    def mkdtemp(suffix=None, prefix=None, dir=None):  # type: ignore[no-untyped-def]  # noqa: A002
+        if not inside(dir):
+            refused.append(f"mkdtemp({prefix!r}, dir={dir!r})")
+            raise AssertionError("a temporary folder was made")
+        return real_mkdtemp(suffix, prefix, dir)
+
+    def mkdir(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not inside(path):
+            refused.append(f"mkdir({path!r})")
+            raise AssertionError(f"a folder was made: {path}")
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    return refused
+
+
+def test_a_whatif_makes_no_temporary_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    patch = FY26 / "whatif-example.yaml"
+    expected = whatif(FY26, patch, None)
+    refused = _no_temporary_folders(monkeypatch, allowed=tmp_path)
+    res = whatif(FY26, patch, None)  # no folder at all
+    out = tmp_path / "wi"
+    written = whatif(FY26, patch, out)  # the result folder only (and its sibling while it is written)
+    assert refused == []
+    assert res.summary["objective_value"] == written.summary["objective_value"] == expected.summary["objective_value"]
+    assert res.summary["input_sha256"] == written.summary["input_sha256"] == expected.summary["input_sha256"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wi"]
+    monkeypatch.undo()
+    rerun = gxopt.run(out / "inputs" / "scenario")  # the kept copy reruns the what-if exactly
+    assert rerun.summary["input_sha256"] == written.summary["input_sha256"]
+    pd.testing.assert_frame_equal(rerun.allocations, written.allocations)
+
+
+def test_whatif_in_memory_equals_the_written_patched_scenario_run(tmp_path: Path) -> None:
+    patch = FY26 / "whatif-example.yaml"
+    res = whatif(FY26, patch, None)
+    scen = apply_patch(FY26, patch, tmp_path / "patched")
+    ran = gxopt.run(scen)
+    for table in ("allocations", "orders", "pools", "products"):
+        pd.testing.assert_frame_equal(getattr(res, table), getattr(ran, table))
+    assert res.summary["claims"] == ran.summary["claims"]
+
+
+# Scenarios as planners keep them (the helpers of tests/test_formats.py): one workbook, a file per table.
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _typed(text: str) -> object:
+    if text == "":
+        return None
+    if _DATE.match(text):
+        return dt.date.fromisoformat(text)
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        return text
+
+
+def _write_book(file: Path, frames: dict[str, pd.DataFrame]) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, df in frames.items():
+        ws = wb.create_sheet(name)
+        ws.append(list(df.columns))
+        for row in df.itertuples(index=False):
+            ws.append([_typed(v) for v in row])
+    wb.save(file)
+
+
+def _write_parquet(file: Path, df: pd.DataFrame) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = {}
+    for c in df.columns:
+        vals = [_typed(v) for v in df[c]]
+        kinds = {type(v) for v in vals if v is not None}
+        if kinds <= {int, float} and kinds:
+            cols[c] = pa.array([None if v is None else float(v) for v in vals], pa.float64())
+        elif kinds == {dt.date}:
+            cols[c] = pa.array(vals, pa.date32())
+        elif kinds == {bool}:
+            cols[c] = pa.array(vals, pa.bool_())
+        else:
+            cols[c] = pa.array([None if v is None else str(v) for v in vals], pa.string())
+    pq.write_table(pa.table(cols), file)
+
+
+def _copy_as(src: Path, dst: Path, fmt: str) -> Path:
+    """The scenario ``src`` and its model rewritten as ``book`` (scenario.xlsx / model.xlsx) or ``parquet``."""
+    from gxopt import schema
+
+    model_src = src / re.search(r"(?m)^model:\s*(.+)$", (src / "scenario.yaml").read_text()).group(1).strip()
+    scen, model = dst / "scenario", dst / "model"
+    scen.mkdir(parents=True)
+    model.mkdir(parents=True)
+    shutil.copyfile(model_src / "model.yaml", model / "model.yaml")
+    (scen / "scenario.yaml").write_text(re.sub(r"(?m)^model:.*$", "model: ../model", (src / "scenario.yaml").read_text()))
+    for folder, out, tables, book in ((model_src.resolve(), model, schema.MODEL_TABLES, "model.xlsx"),
+                                      (src, scen, schema.SCENARIO_TABLES, "scenario.xlsx")):
+        frames = {t.file[:-4]: _csv(folder, t.file) for t in tables if (folder / t.file).is_file()}
+        if fmt == "book":
+            _write_book(out / book, frames)
+        else:
+            for name, df in frames.items():
+                _write_parquet(out / f"{name}.parquet", df)
+    return scen
+
+
+@pytest.mark.parametrize("fmt", ["book", "parquet"])
+def test_a_whatif_on_a_workbook_or_parquet_base_equals_the_csv_whatif(fmt: str, tmp_path: Path) -> None:
+    patch = FY26 / "whatif-example.yaml"
+    csv = whatif(FY26, patch, None)
+    base = _copy_as(FY26, tmp_path / "base", fmt)
+    res = whatif(base, patch, tmp_path / "out")
+    for table in ("allocations", "orders", "pools", "products"):
+        pd.testing.assert_frame_equal(getattr(csv, table), getattr(res, table), check_dtype=False)
+    assert res.summary["objective_value"] == pytest.approx(csv.summary["objective_value"], rel=1e-12)
+    assert res.summary["claims"] == csv.summary["claims"]
+    # the result folder keeps the patched inputs as CSV, which rerun the what-if
+    kept = tmp_path / "out" / "inputs" / "scenario"
+    assert {p.name for p in kept.iterdir()} == {"scenario.yaml", "projects.csv", "project_periods.csv", "orders.csv",
+                                                 "account.csv"}
+    assert "KS26-E001" in (kept / "orders.csv").read_text() and "KS26-0003" not in (kept / "orders.csv").read_text()
+    rerun = gxopt.run(kept)
+    assert rerun.summary["input_sha256"] == res.summary["input_sha256"]
+    pd.testing.assert_frame_equal(rerun.allocations, res.allocations)
+
+
+@pytest.mark.parametrize(("fmt", "file", "row", "word"), [
+    ("csv", "project_periods.csv as patched by {p}", 3, "line"),
+    ("book", "scenario.xlsx sheet project_periods as patched by {p}", 3, "row"),  # Excel row 3 (header = row 1)
+    ("parquet", "{p} applied to {base}/project_periods.parquet", 2, "row"),  # record 2
+])
+def test_an_issue_in_a_patched_row_names_the_base_row_and_the_patch_key(
+        make, spec: dict[str, Any], tmp_path: Path, fmt: str, file: str, row: int, word: str) -> None:
+    base = make(spec)
+    if fmt != "csv":
+        base = _copy_as(base, tmp_path / fmt, fmt)
+    patch = _patch_file(tmp_path, "project_periods:\n  change: [{where: {project_id: EAF}, set: {uncertainty: 2}}]\n"
+                                  "orders:\n  change: [{order_id: O1, product_id: NOPE}]\n"
+                                  "  add:\n    - {order_id: O8, customer: X, product_id: HRC, tonnage_t: -5,\n"
+                                  "       delivery_date: 2026-07-01, method: mass_balance, premium: 1}\n")
+    with pytest.raises(InputError) as exc:
+        whatif(base, patch, None)
+    by_col = {i.column: i for i in exc.value.issues}
+    unc = by_col["uncertainty"]  # a cell rule (the parser) on a changed base row
+    assert unc.file.endswith(file.format(p=patch, base=base)) and unc.row == row, str(unc)
+    assert f"{word} {row}, column 'uncertainty'" in str(unc)
+    assert unc.rule.endswith(f"(row changed by project_periods.change[0] of {patch})") and unc.value == "2"
+    prod = by_col["product_id"]  # a cross-table rule (the checks) on a changed base row: O1 is record 1
+    assert prod.row == row - 1 and "unknown product" in prod.rule and f"orders.change[0] of {patch}" in prod.rule
+    assert prod.file.endswith(file.format(p=patch, base=base).replace("project_periods", "orders")), str(prod)
+    ton = by_col["tonnage_t"]  # a row the patch added: the patch file and key, no base row
+    assert (ton.file, ton.row) == (f"{patch}, orders.add[0]", None)
+
+
+def test_rules_on_computed_values_are_named_by_patch_key_and_listed_with_the_rest(make, spec: dict[str, Any],
+                                                                                  tmp_path: Path) -> None:
+    base = make(spec)  # HBI's pool holds 2.0 x 1000 - 1800 = 200 t-CO2e
+    overuse = "account:\n  add: [{project_id: HBI, period_end: 2026-03-31, used_t: 500}]\n"
+    patch = _patch_file(tmp_path, overuse)
+    for call in (lambda: apply_patch(base, patch, tmp_path / "out"), lambda: whatif(base, patch, None)):
+        with pytest.raises(InputError) as exc:
+            call()
+        [issue] = exc.value.issues
+        assert (issue.file, issue.row, issue.column) == (f"{patch}, account.add[0]", None, "used_t")
+        assert "more REPs used than the pool holds" in issue.rule
+    both = _patch_file(tmp_path, overuse + "orders:\n  change: [{order_id: O1, product_id: NOPE}]\n", "both.yaml")
+    with pytest.raises(InputError) as exc:
+        whatif(base, both, None)
+    assert sorted(i.column for i in exc.value.issues) == ["product_id", "used_t"]  # every problem at once
