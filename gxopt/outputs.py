@@ -23,23 +23,11 @@ from dataclasses import replace
 import pandas as pd
 
 from gxopt import schema
-from gxopt.schema import GASES, METHODS, Column, Table
+from gxopt.schema import GASES, METHODS, Column, Table, _date, _float, _text  # the input schema's column helpers
 
 ORDER_STATUSES = ("filled", "partial", "unfilled", "ineligible")
 EXTRA_COLUMNS_AFTER = "extra_columns_after"  # key of Table.extra: input extra columns follow this column
 
-
-
-def _text(name: str, description: str, **kw: object) -> Column:
-    return Column(name, "text", description, **kw)  # type: ignore[arg-type]
-
-
-def _float(name: str, description: str, unit: str, **kw: object) -> Column:
-    return Column(name, "float", description, unit=unit, **kw)  # type: ignore[arg-type]
-
-
-def _date(name: str, description: str, **kw: object) -> Column:
-    return Column(name, "date", description, unit="YYYY-MM-DD", **kw)  # type: ignore[arg-type]
 
 
 def _bool(name: str, description: str, **kw: object) -> Column:

@@ -3,8 +3,6 @@ meaning of dates, booleans and empty cells, and every bad cell located by sheet/
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import shutil
 from pathlib import Path
 
@@ -12,90 +10,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from openpyxl import Workbook
 
 import gxopt
-from gxopt import schema
 from gxopt.errors import InputError
 from tests.conftest import REPO
-
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _typed(text: str) -> object:
-    """A cell as a planner's spreadsheet holds it: date cells, booleans, numbers, text; empty = no value."""
-    if text == "":
-        return None
-    if DATE.match(text):
-        return dt.date.fromisoformat(text)
-    if text in ("true", "false"):
-        return text == "true"
-    try:
-        return float(text) if any(c in text for c in ".eE") else int(text)
-    except ValueError:
-        return text
-
-
-def _frames(folder: Path, tables: tuple[schema.Table, ...]) -> dict[str, pd.DataFrame]:
-    return {t.file[:-4]: pd.read_csv(folder / t.file, dtype=str, keep_default_na=False)
-            for t in tables if (folder / t.file).is_file()}
-
-
-def _write_book(file: Path, frames: dict[str, pd.DataFrame]) -> None:
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, df in frames.items():
-        ws = wb.create_sheet(name)
-        ws.append(list(df.columns))
-        for row in df.itertuples(index=False):
-            ws.append([_typed(v) for v in row])
-    wb.save(file)
-
-
-def _write_parquet(file: Path, df: pd.DataFrame) -> None:
-    cols = {}
-    for c in df.columns:
-        vals = [_typed(v) for v in df[c]]
-        kinds = {type(v) for v in vals if v is not None}
-        if kinds <= {int, float} and kinds:
-            cols[c] = pa.array([None if v is None else float(v) for v in vals], pa.float64())
-        elif kinds == {dt.date}:
-            cols[c] = pa.array(vals, pa.date32())
-        elif kinds == {bool}:
-            cols[c] = pa.array(vals, pa.bool_())
-        else:
-            cols[c] = pa.array([None if v is None else str(v) for v in vals], pa.string())
-    pq.write_table(pa.table(cols), file)
-
-
-def _copy_as(src: Path, dst: Path, fmt: str) -> Path:
-    """The scenario ``src`` (and its model) rewritten: ``book`` = one workbook each, ``parquet``, ``xlsx`` = a file
-    per table."""
-    model_src = (src / re.search(r"(?m)^model:\s*(.+)$", (src / "scenario.yaml").read_text()).group(1).strip())
-    scen, model = dst / "scenario", dst / "model"
-    scen.mkdir(parents=True)
-    model.mkdir(parents=True)
-    shutil.copyfile(model_src / "model.yaml", model / "model.yaml")
-    text = re.sub(r"(?m)^model:.*$", "model: ../model", (src / "scenario.yaml").read_text())
-    (scen / "scenario.yaml").write_text(text)
-    for folder, out, tables, book in ((model_src.resolve(), model, schema.MODEL_TABLES, "model.xlsx"),
-                                      (src, scen, schema.SCENARIO_TABLES, "scenario.xlsx")):
-        frames = _frames(folder, tables)
-        if fmt == "book":
-            _write_book(out / book, frames)
-        for name, df in frames.items():
-            if fmt == "parquet":
-                _write_parquet(out / f"{name}.parquet", df)
-            elif fmt == "xlsx":
-                _write_book(out / f"{name}.xlsx", {name: df})
-    return scen
-
+from tests.format_support import copy_as
 
 @pytest.mark.parametrize("name", ["jisf-case-study", "jp-steel-fy2026", "jp-steel-both-methods"])
 @pytest.mark.parametrize("fmt", ["book", "parquet", "xlsx"])
 def test_every_format_gives_the_csv_results(name: str, fmt: str, tmp_path: Path) -> None:
     base = gxopt.run(REPO / "scenarios" / name)
-    other = gxopt.run(_copy_as(REPO / "scenarios" / name, tmp_path, fmt), out=tmp_path / "out")
+    other = gxopt.run(copy_as(REPO / "scenarios" / name, tmp_path, fmt), out=tmp_path / "out")
     for table in ("allocations", "orders", "pools", "products"):
         pd.testing.assert_frame_equal(getattr(base, table), getattr(other, table), check_dtype=False)
     assert base.summary["claims"] == other.summary["claims"]
@@ -107,7 +32,7 @@ def test_every_format_gives_the_csv_results(name: str, fmt: str, tmp_path: Path)
 
 
 def _bad_orders(tmp_path: Path, fmt: str) -> Path:
-    scen = _copy_as(REPO / "scenarios" / "jisf-case-study", tmp_path, fmt)
+    scen = copy_as(REPO / "scenarios" / "jisf-case-study", tmp_path, fmt)
     if fmt == "book":
         from openpyxl import load_workbook
 
@@ -142,7 +67,7 @@ def test_a_bad_cell_in_parquet_names_file_row_and_column(tmp_path: Path) -> None
 
 
 def test_one_table_in_two_formats_is_an_error(tmp_path: Path) -> None:
-    scen = _copy_as(REPO / "scenarios" / "jisf-case-study", tmp_path, "parquet")
+    scen = copy_as(REPO / "scenarios" / "jisf-case-study", tmp_path, "parquet")
     shutil.copyfile(REPO / "scenarios" / "jisf-case-study" / "orders.csv", scen / "orders.csv")
     with pytest.raises(InputError) as e:
         gxopt.load(scen)
@@ -152,7 +77,7 @@ def test_one_table_in_two_formats_is_an_error(tmp_path: Path) -> None:
 
 def test_excel_dates_booleans_and_empty_cells_mean_what_csv_means(tmp_path: Path) -> None:
     """An Excel date cell is a date, a boolean cell true/false, an empty cell 'not given' (never zero)."""
-    scen = _copy_as(REPO / "scenarios" / "jisf-case-study", tmp_path, "book")
+    scen = copy_as(REPO / "scenarios" / "jisf-case-study", tmp_path, "book")
     s = gxopt.load(scen)
     assert s.orders["delivery_date"].iloc[0] == pd.Timestamp("2026-06-30")
     assert bool(s.projects["verified"].iloc[0]) is True

@@ -4,10 +4,7 @@ what-ifs run through the normal engine (fewer projects: less GX steel; an added 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from gxopt.analysis_cli import whatif_command
 from gxopt.errors import InputError, OutputError
 from gxopt.whatif import apply, apply_patch, load_patch, read_base, whatif
 from tests.conftest import REPO
+from tests.format_support import copy_as
 
 BOTH = REPO / "scenarios" / "jp-steel-both-methods"
 FY26 = REPO / "scenarios" / "jp-steel-fy2026"
@@ -355,82 +353,11 @@ def test_whatif_in_memory_equals_the_written_patched_scenario_run(tmp_path: Path
     assert res.summary["claims"] == ran.summary["claims"]
 
 
-# Scenarios as planners keep them (the helpers of tests/test_formats.py): one workbook, a file per table.
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _typed(text: str) -> object:
-    if text == "":
-        return None
-    if _DATE.match(text):
-        return dt.date.fromisoformat(text)
-    if text in ("true", "false"):
-        return text == "true"
-    try:
-        return float(text) if any(c in text for c in ".eE") else int(text)
-    except ValueError:
-        return text
-
-
-def _write_book(file: Path, frames: dict[str, pd.DataFrame]) -> None:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, df in frames.items():
-        ws = wb.create_sheet(name)
-        ws.append(list(df.columns))
-        for row in df.itertuples(index=False):
-            ws.append([_typed(v) for v in row])
-    wb.save(file)
-
-
-def _write_parquet(file: Path, df: pd.DataFrame) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    cols = {}
-    for c in df.columns:
-        vals = [_typed(v) for v in df[c]]
-        kinds = {type(v) for v in vals if v is not None}
-        if kinds <= {int, float} and kinds:
-            cols[c] = pa.array([None if v is None else float(v) for v in vals], pa.float64())
-        elif kinds == {dt.date}:
-            cols[c] = pa.array(vals, pa.date32())
-        elif kinds == {bool}:
-            cols[c] = pa.array(vals, pa.bool_())
-        else:
-            cols[c] = pa.array([None if v is None else str(v) for v in vals], pa.string())
-    pq.write_table(pa.table(cols), file)
-
-
-def _copy_as(src: Path, dst: Path, fmt: str) -> Path:
-    """The scenario ``src`` and its model rewritten as ``book`` (scenario.xlsx / model.xlsx) or ``parquet``."""
-    from gxopt import schema
-
-    model_src = src / re.search(r"(?m)^model:\s*(.+)$", (src / "scenario.yaml").read_text()).group(1).strip()
-    scen, model = dst / "scenario", dst / "model"
-    scen.mkdir(parents=True)
-    model.mkdir(parents=True)
-    shutil.copyfile(model_src / "model.yaml", model / "model.yaml")
-    (scen / "scenario.yaml").write_text(re.sub(r"(?m)^model:.*$", "model: ../model", (src / "scenario.yaml").read_text()))
-    for folder, out, tables, book in ((model_src.resolve(), model, schema.MODEL_TABLES, "model.xlsx"),
-                                      (src, scen, schema.SCENARIO_TABLES, "scenario.xlsx")):
-        frames = {t.file[:-4]: _csv(folder, t.file) for t in tables if (folder / t.file).is_file()}
-        if fmt == "book":
-            _write_book(out / book, frames)
-        else:
-            for name, df in frames.items():
-                _write_parquet(out / f"{name}.parquet", df)
-    return scen
-
-
 @pytest.mark.parametrize("fmt", ["book", "parquet"])
 def test_a_whatif_on_a_workbook_or_parquet_base_equals_the_csv_whatif(fmt: str, tmp_path: Path) -> None:
     patch = FY26 / "whatif-example.yaml"
     csv = whatif(FY26, patch, None)
-    base = _copy_as(FY26, tmp_path / "base", fmt)
+    base = copy_as(FY26, tmp_path / "base", fmt)
     res = whatif(base, patch, tmp_path / "out")
     for table in ("allocations", "orders", "pools", "products"):
         pd.testing.assert_frame_equal(getattr(csv, table), getattr(res, table), check_dtype=False)
@@ -455,7 +382,7 @@ def test_an_issue_in_a_patched_row_names_the_base_row_and_the_patch_key(
         make, spec: dict[str, Any], tmp_path: Path, fmt: str, file: str, row: int, word: str) -> None:
     base = make(spec)
     if fmt != "csv":
-        base = _copy_as(base, tmp_path / fmt, fmt)
+        base = copy_as(base, tmp_path / fmt, fmt)
     patch = _patch_file(tmp_path, "project_periods:\n  change: [{where: {project_id: EAF}, set: {uncertainty: 2}}]\n"
                                   "orders:\n  change: [{order_id: O1, product_id: NOPE}]\n"
                                   "  add:\n    - {order_id: O8, customer: X, product_id: HRC, tonnage_t: -5,\n"
