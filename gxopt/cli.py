@@ -77,7 +77,7 @@ def run(
                                      "results.xlsx workbook for people).")] = "csv",
 ) -> None:
     """Validate, allocate, verify and write the results of SCENARIO."""
-    from gxopt.io import RESULT_FORMATS
+    from gxopt.resultdir import RESULT_FORMATS
     from gxopt.pipeline import run as run_pipeline
 
     if fmt not in RESULT_FORMATS:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gxopt.errors import InputError, Issue, OutputError
-from gxopt.io import RESULT_BOOK, RESULT_MARKER, atomic_dir, check_out_dir, read_result_tables
+from gxopt.resultdir import RESULT_BOOK, RESULT_MARKER, atomic_dir, check_out_dir, read_result_tables
 from gxopt.scenario import display_path
 
 MARKER = "comparison.json"

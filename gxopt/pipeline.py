@@ -19,7 +19,8 @@ from gxopt.checks import RELIED_ON, check_computed, check_scenario, table_of
 from gxopt.eligibility import Eligibility, eligibility
 from gxopt.errors import InputError, Issue, VerificationError
 from gxopt.graph import ProcessGraph, build_graph, connections
-from gxopt.io import input_copies, input_digest, read_scenario, write_results
+from gxopt.io import input_copies, input_digest, read_scenario
+from gxopt.resultdir import write_results
 from gxopt.lp.highs import solve_arrays
 from gxopt.reps import compute_pools
 from gxopt.results import Results, extract, summary

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from gxopt.errors import GxoptError, InputError, Issue, OutputError, SolverError, VerificationError
 from gxopt.scenario import display_path
-from gxopt.io import atomic_dir
+from gxopt.resultdir import atomic_dir
 from gxopt.patch import _line_map
 from gxopt.whatif import Inputs, Patch, apply, load_patch, load_patched, read_base, run_patched
 

@@ -32,7 +32,8 @@ from gxopt import schema
 from gxopt.checks import RELIED_ON, check_scenario, table_of
 from gxopt.errors import InputError, Issue, OutputError
 from gxopt.graph import build_graph
-from gxopt.io import RESULT_MARKER, RawInputs, RawTable, atomic_dir, parse_inputs, read_raw, write_results
+from gxopt.io import RawInputs, RawTable, parse_inputs, read_raw
+from gxopt.resultdir import RESULT_MARKER, atomic_dir, write_results
 from gxopt.patch import MODEL_TABLES, ORIGIN, TABLES, Inputs, Patch, load_patch
 from gxopt.patch_ops import apply
 from gxopt.pipeline import prepare, run
@@ -217,7 +218,7 @@ def input_sha256(texts: dict[str, str]) -> str:
 
 
 def _check_out(out: Path, marker: str, kind: str) -> None:
-    """Fail early (before any work) on an output folder :func:`gxopt.io.atomic_dir` would refuse."""
+    """Fail early (before any work) on an output folder :func:`gxopt.resultdir.atomic_dir` would refuse."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
         msg = (f"{out}: exists and is not a {kind} (no {marker}); refusing to overwrite it - choose another --out")
         raise OutputError(msg)

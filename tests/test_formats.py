@@ -91,7 +91,7 @@ def test_results_in_every_format_read_back_the_same(fmt: str, tmp_path: Path) ->
     from typer.testing import CliRunner
 
     from gxopt.cli import app
-    from gxopt.io import read_result_tables
+    from gxopt.resultdir import read_result_tables
 
     names = ("allocations", "orders", "pools", "products", "projects", "connections")
     for f in ("csv", fmt):

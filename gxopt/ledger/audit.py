@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from gxopt.io import write_results
+from gxopt.resultdir import write_results
 from gxopt.ledger import certificates as certs
 from gxopt.ledger import journal as jr
 from gxopt.ledger.tables import G_PER_T, attribute_transfers, certificate_lines, certificates, journal, pool_balance

@@ -24,7 +24,7 @@ import pandas as pd
 
 from gxopt import __version__
 from gxopt.errors import OutputError
-from gxopt.io import atomic_dir
+from gxopt.resultdir import atomic_dir
 from gxopt.report import certificates_doc, disclosure, lens, pact, plots, verifier_pack
 from gxopt.report.data import GUIDELINE, ReportData, load
 from gxopt.report.fmt import clean

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from gxopt.errors import InputError, Issue
 from gxopt.graph import parse_evidence
-from gxopt.io import RESULT_BOOK, read_result_tables
+from gxopt.resultdir import RESULT_BOOK, read_result_tables
 from gxopt.report.fmt import missing
 from gxopt.scenario import Scenario
 from gxopt.settings import organization_code

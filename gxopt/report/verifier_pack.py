@@ -147,10 +147,9 @@ def _copy_results(data: ReportData, out: Path) -> None:
             shutil.copyfile(data.result_dir / f"{t}.csv", out / f"{t}.csv")
     if not missing:
         return
-    from gxopt import io as gio
+    from gxopt.resultdir import read_result_tables
 
-    reader = getattr(gio, "read_result_tables", None)
-    frames = reader(data.result_dir, tuple(missing)) if reader is not None else {t: data.tables[t] for t in missing}
+    frames = read_result_tables(data.result_dir, tuple(missing))
     for t, frame in frames.items():
         frame.to_csv(out / f"{t}.csv", index=False, lineterminator="\n", float_format="%.6f")
     (out / "RENDERED.txt").write_text(
