@@ -157,21 +157,24 @@ def _node_lines(root: yaml.Node | None) -> dict[str, int]:
 
 
 class Errors:
-    """Issues found while applying one patch; each names the patch file, line and key path."""
+    """Issues found in one YAML file (a patch, a sweep grid); each names the file, the line of its key path
+    (or of the nearest enclosing key) and the key path."""
 
-    def __init__(self, patch: Patch):
-        self.patch = patch
+    def __init__(self, patch: Patch | None = None, *, label: str = "", lines: dict[str, int] | None = None,
+                 show: Any = None):
+        self.label = patch.label if patch is not None else label
+        self.lines = patch.lines if patch is not None else (lines or {})
+        self.show = show or _show
         self.issues: list[Issue] = []
 
     def add(self, path: str, rule: str, value: object = None) -> None:
-        line = self.patch.lines.get(path)
-        if line is None:  # the nearest enclosing key that has a line
-            p = path
-            while line is None and p:
-                p = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", p)
-                line = self.patch.lines.get(p)
-        self.issues.append(Issue(self.patch.label, line, path or None, rule,
-                                 value=None if value is None else _show(value)))
+        line = self.lines.get(path)
+        p = path
+        while line is None and p:  # the nearest enclosing key that has a line
+            p = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", p)
+            line = self.lines.get(p)
+        self.issues.append(Issue(self.label, line, path or None, rule,
+                                 value=None if value is None else self.show(value)))
 
 
 def _show(v: object) -> str:

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from gxopt.errors import GxoptError, InputError, Issue, OutputError, SolverError, VerificationError
 from gxopt.scenario import display_path
 from gxopt.resultdir import atomic_dir
-from gxopt.patch import _line_map
+from gxopt.patch import Errors, _line_map
 from gxopt.whatif import Inputs, Patch, apply, load_patch, load_patched, read_base, run_patched
 
 Progress = Callable[[int, int], None]
@@ -194,21 +194,6 @@ class Grid:
         return names
 
 
-class _GridErrors:
-    def __init__(self, label: str, text: str):
-        self.label = label
-        self.lines = _line_map(text)
-        self.issues: list[Issue] = []
-
-    def add(self, path: str, rule: str, value: object = None) -> None:
-        line = self.lines.get(path)
-        p = path
-        while line is None and p:
-            p = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", p)
-            line = self.lines.get(p)
-        self.issues.append(Issue(self.label, line, path or None, rule, value=None if value is None else str(value)))
-
-
 def _num(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
@@ -236,7 +221,7 @@ def load_grid(grid: str | os.PathLike[str] | dict[str, Any], label: str | None =
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InputError([Issue(name, None, None, f"not valid YAML: {str(exc).splitlines()[0]}")]) from None
         folder = file.parent
-    err = _GridErrors(name, text)
+    err = Errors(label=name, lines=_line_map(text), show=str)
     if not isinstance(data, dict):
         raise InputError([Issue(name, None, None, "a grid file must be a YAML mapping (description, patch, knobs, "
                                                   "grid, monte_carlo)")])
@@ -275,7 +260,7 @@ def load_grid(grid: str | os.PathLike[str] | dict[str, Any], label: str | None =
     return Grid(str(description), knobs, cases, patch, text, name, seed, draws)
 
 
-def _check_knobs(spec: Any, err: _GridErrors) -> dict[str, dict[str, Any]]:
+def _check_knobs(spec: Any, err: Errors) -> dict[str, dict[str, Any]]:
     knobs: dict[str, dict[str, Any]] = {k: {} for k in BUILTIN_KNOBS}
     if not isinstance(spec, dict):
         err.add("knobs", "must be a mapping of knob name to its options", spec)
@@ -319,14 +304,14 @@ def _check_knobs(spec: Any, err: _GridErrors) -> dict[str, dict[str, Any]]:
     return knobs
 
 
-def _known_knob(name: Any, knobs: dict[str, dict[str, Any]], path: str, err: _GridErrors) -> bool:
+def _known_knob(name: Any, knobs: dict[str, dict[str, Any]], path: str, err: Errors) -> bool:
     if name in knobs:
         return True
     err.add(path, "unknown knob; built-ins are " + ", ".join(BUILTIN_KNOBS) + " (define others under knobs:)", name)
     return False
 
 
-def _grid_cases(spec: Any, knobs: dict[str, dict[str, Any]], err: _GridErrors) -> list[Case]:
+def _grid_cases(spec: Any, knobs: dict[str, dict[str, Any]], err: Errors) -> list[Case]:
     if not isinstance(spec, dict) or not spec:
         err.add("grid", "must be a mapping of knob name to a list of values", spec)
         return []
@@ -349,7 +334,7 @@ def _grid_cases(spec: Any, knobs: dict[str, dict[str, Any]], err: _GridErrors) -
             for i, combo in enumerate(combos)]
 
 
-def _mc_cases(spec: Any, knobs: dict[str, dict[str, Any]], err: _GridErrors
+def _mc_cases(spec: Any, knobs: dict[str, dict[str, Any]], err: Errors
               ) -> tuple[list[Case], int | None, dict[str, dict[str, Any]]]:
     if not isinstance(spec, dict):
         err.add("monte_carlo", "must be a mapping with n, seed and knobs", spec)
