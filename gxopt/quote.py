@@ -83,6 +83,7 @@ class Quoter:
         self.pools = e.pools.set_index("pool_id")
         self.products = e.products.set_index("product_id")
         self.raw_products = base.scenario.model.products.set_index("product_id")
+        self.first_start = base.scenario.periods.groupby("project_id")["period_start"].min()  # once, not per quote
         self.ok_pools = usable_pools(e.pools)
         self.expiries = np.sort(self.ok_pools["mb_expires"].unique())
         res = base.results.pools.set_index("pool_id")
@@ -144,7 +145,7 @@ class Quoter:
             return [], "the product's CFP data ended more than five years before the run date, with no stated justification (5.2.2)"
         cand, stages = key_candidates(keys, self.elig.connections, self.ok_pools, self.expiries,
                                       pd.Timestamp(s.as_of), self.raw_products,
-                                      self.base.scenario.periods.groupby("project_id")["period_start"].min())
+                                      self.first_start)
         for text, ok in stages:
             if 0 not in ok:
                 return [], text

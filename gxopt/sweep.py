@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from gxopt.errors import GxoptError, InputError, Issue, OutputError, SolverError, VerificationError
 from gxopt.scenario import display_path
 from gxopt.resultdir import atomic_dir
-from gxopt.patch import Errors, _line_map
+from gxopt.patch import Errors, _line_map, _number
 from gxopt.whatif import Inputs, Patch, apply, load_patch, load_patched, read_base, run_patched
 
 Progress = Callable[[int, int], None]
@@ -194,13 +194,6 @@ class Grid:
         return names
 
 
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    x = float(v)
-    return x if math.isfinite(x) else None
-
-
 def load_grid(grid: str | os.PathLike[str] | dict[str, Any], label: str | None = None) -> Grid:
     """Read and check a grid file (or mapping); every problem is raised at once as :class:`InputError`."""
     import yaml
@@ -281,7 +274,7 @@ def _check_knobs(spec: Any, err: Errors) -> dict[str, dict[str, Any]]:
                     err.add(f"{path}.{o}", "must be a non-empty list of names", opts[o])
             if "where" in opts and not isinstance(opts["where"], dict):
                 err.add(f"{path}.where", "must be a mapping of column to value (or list of values)", opts["where"])
-            if "max" in opts and _num(opts["max"]) is None:
+            if "max" in opts and _number(opts["max"]) is None:
                 err.add(f"{path}.max", "must be a number", opts["max"])
             if "periods" in opts and not isinstance(opts["periods"], bool):
                 err.add(f"{path}.periods", "must be true or false", opts["periods"])
@@ -321,7 +314,7 @@ def _grid_cases(spec: Any, knobs: dict[str, dict[str, Any]], err: Errors) -> lis
         if not _known_knob(name, knobs, path, err):
             continue
         values = values if isinstance(values, list) else [values]
-        nums = [_num(v) for v in values]
+        nums = [_number(v) for v in values]
         if not values or any(x is None for x in nums):
             err.add(path, "must be a non-empty list of numbers", values)
             continue
@@ -375,17 +368,17 @@ def _mc_cases(spec: Any, knobs: dict[str, dict[str, Any]], err: Errors
             continue
         if kind == "choice":
             vals = d["values"] if isinstance(d["values"], list) else None
-            if not vals or any(_num(v) is None for v in vals):
+            if not vals or any(_number(v) is None for v in vals):
                 err.add(f"{path}.values", "must be a non-empty list of numbers", d["values"])
                 continue
             if "p" in d:
                 p = d["p"] if isinstance(d["p"], list) else None
-                if (not p or len(p) != len(vals) or any(_num(x) is None or x < 0 for x in p)
+                if (not p or len(p) != len(vals) or any(_number(x) is None or x < 0 for x in p)
                         or abs(sum(p) - 1) > 1e-9):
                     err.add(f"{path}.p", "must be one probability per value, adding up to 1", d["p"])
                     continue
         else:
-            nums = {k: _num(d[k]) for k in need + opt if k in d}
+            nums = {k: _number(d[k]) for k in need + opt if k in d}
             bad = [k for k, v in nums.items() if v is None]
             for k in bad:
                 err.add(f"{path}.{k}", "must be a number", d[k])

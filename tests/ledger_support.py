@@ -43,3 +43,12 @@ def fresh_db(backend: str, tmp_path: Path) -> Iterator[str]:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh ledger database URL per test, once per available backend."""
     yield from fresh_db(request.param, tmp_path)
+
+
+def batched(root: Path, scenario: Path) -> str:
+    """A fresh SQLite ledger in ``root`` after one batch of ``scenario``; its URL."""
+    from gxopt.ledger.batch import batch
+
+    url = f"sqlite:///{root / 'gx.db'}"
+    batch(scenario, url)
+    return url

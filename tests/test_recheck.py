@@ -53,13 +53,12 @@ def pack_of(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 def ledger_pack(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The pack of a report from a ledger (one batch of jp-steel-both-methods, one void)."""
     from gxopt.ledger import certificates as certs
-    from gxopt.ledger.batch import batch
     from gxopt.ledger.db import connect, dispose_all, writer
+    from tests.ledger_support import batched
 
     root = tmp_path_factory.mktemp("ledger")
-    url = f"sqlite:///{root / 'gx.db'}"
     scen = REPO / "scenarios" / "jp-steel-both-methods"
-    batch(scen, url)
+    url = batched(root, scen)
     with writer(connect(url), "test") as conn:
         ids = sorted(r[0] for r in conn.exec_driver_sql("select certificate_id from certificates"))
         certs.void(conn, ids[1], "order cancelled")

@@ -128,13 +128,12 @@ def case_mb(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def ledger(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A ledger after one batch, one void and one attribute transfer; the result folder of the same scenario."""
     from gxopt.ledger import certificates as certs
-    from gxopt.ledger.batch import batch
     from gxopt.ledger.db import connect, dispose_all, writer
+    from tests.ledger_support import batched
 
     root = tmp_path_factory.mktemp("ledger")
-    url = f"sqlite:///{root / 'gx.db'}"
     scen = REPO / "scenarios" / "jp-steel-both-methods"
-    batch(scen, url)
+    url = batched(root, scen)
     with writer(connect(url), "test") as conn:
         ids = sorted(r[0] for r in conn.exec_driver_sql("select certificate_id from certificates"))
         mb = sorted(r[0] for r in conn.exec_driver_sql(
@@ -645,13 +644,12 @@ NOT_RECOGNISED = "not recognised by SteelZero (mass-balance credit)"
 @pytest.fixture(scope="module")
 def fy26_ledger(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """jp-steel-fy2026 batched into a ledger, and the report of its result folder from that ledger."""
-    from gxopt.ledger.batch import batch
     from gxopt.ledger.db import dispose_all
+    from tests.ledger_support import batched
 
     root = tmp_path_factory.mktemp("fy26-ledger")
-    url = f"sqlite:///{root / 'gx.db'}"
     scen = REPO / "scenarios" / "jp-steel-fy2026"
-    batch(scen, url)
+    url = batched(root, scen)
     gxopt.run(scen, out=root / "result")
     yield root / "result", build_report(root / "result", root / "report", db_url=url)
     dispose_all()
