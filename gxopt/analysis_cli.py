@@ -23,7 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gxopt.compare import _headline, compare
-from gxopt.sweep import PRODUCT_PREFIX, load_grid, sweep
+from gxopt.grid import load_grid
+from gxopt.sweep import sweep
+from gxopt.sweep_table import PRODUCT_PREFIX
 from gxopt.whatif import resolve_base, whatif
 
 __all__ = ["compare_command", "sweep_command", "whatif_command"]

@@ -106,8 +106,20 @@ def load_patch(patch: Patch | dict[str, Any] | str | os.PathLike[str], label: st
         return Patch(patch, text, label or "<patch>", _line_map(text))
     file = Path(patch)
     name = label or display_path(file)
+    data, text, lines = read_yaml(file, name, "patch")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError([Issue(name, None, None, "a patch must be a YAML mapping (description, settings, "
+                                                  "tables)")])
+    return Patch(data, text, name, lines)
+
+
+def read_yaml(file: Path, name: str, what: str) -> tuple[Any, str, dict[str, int]]:
+    """A YAML file's data, text and line of every key path (a patch, a sweep grid); a missing file or invalid
+    YAML is an :class:`InputError` named ``name`` (``what`` says what kind of file), at the line of the fault."""
     if not file.is_file():
-        raise InputError([Issue(name, None, None, "patch file not found")])
+        raise InputError([Issue(name, None, None, f"{what} file not found")])
     try:
         text = file.read_text(encoding="utf-8")
         loader = yaml.SafeLoader(text)  # composed once: the data and the line of every key
@@ -120,12 +132,7 @@ def load_patch(patch: Patch | dict[str, Any] | str | os.PathLike[str], label: st
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise InputError([Issue(name, None if line is None else line + 1, None,
                                 f"not valid YAML: {str(exc).splitlines()[0]}")]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError([Issue(name, None, None, "a patch must be a YAML mapping (description, settings, "
-                                                  "tables)")])
-    return Patch(data, text, name, _node_lines(root))
+    return data, text, _node_lines(root)
 
 
 def _line_map(text: str) -> dict[str, int]:

@@ -18,8 +18,9 @@ from rich.console import Console
 
 from gxopt.analysis_cli import sweep_command
 from gxopt.errors import InputError, OutputError
-from gxopt.sweep import (PRODUCT_PREFIX, RESULTS_FILE, SERVICE_FILE, case_patches, knob_patch, load_grid, run_case,
-                         sweep)
+from gxopt.grid import case_patches, knob_patch, load_grid
+from gxopt.sweep import run_case, sweep
+from gxopt.sweep_table import PRODUCT_PREFIX, RESULTS_FILE, SERVICE_FILE
 from gxopt.whatif import apply, read_base
 from tests.conftest import REPO
 
