@@ -11,7 +11,7 @@ import pandas as pd
 
 from gxopt import __version__
 from gxopt.report.data import GUIDELINE, ReportData
-from gxopt.report.fmt import clean, missing
+from gxopt.report.fmt import clean, missing, text
 
 ISO_TABLE_1 = [
     {"requirement": "Calculation of CFP prior to the emission reduction project", "clauses": "5",
@@ -26,10 +26,6 @@ ISO_TABLE_1 = [
     {"requirement": "Third-party verification", "clauses": "5, 6, 7, 8",
      "standards": ["ISO 14021:2016", "ISO 14025:2006", "ISO 14026:2017", "ISO 14064-3:2019"]},
 ]
-
-
-def _txt(v: Any) -> str:
-    return "" if missing(v) else str(v)
 
 
 def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -54,27 +50,27 @@ def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
         p = projects.loc[r.project_id]
         node = p["node"]
         rows.append({
-            "pool_id": r.pool_id, "project_id": r.project_id, "name": _txt(p["name"]),
-            "location_site": _txt(nodes["site"].get(node)), "location_node": node,
-            "location_unit": _txt(nodes["name"].get(node)) if "name" in nodes.columns else "",
-            "process": _txt(nodes["process"].get(node)),
-            "technology": _txt(p.get("technology")), "project_type": _txt(p["kind"]),
-            "additionality_test": _txt(p["additionality"]),
+            "pool_id": r.pool_id, "project_id": r.project_id, "name": text(p["name"]),
+            "location_site": text(nodes["site"].get(node)), "location_node": node,
+            "location_unit": text(nodes["name"].get(node)) if "name" in nodes.columns else "",
+            "process": text(nodes["process"].get(node)),
+            "technology": text(p.get("technology")), "project_type": text(p["kind"]),
+            "additionality_test": text(p["additionality"]),
             "additionality_passed": bool(not missing(p["additionality"])),
-            "gas": _txt(p["gas"]), "gases": _txt(getattr(r, "gases", "")) or ("CO2" if _txt(p["gas"]) == "CO2" else ""),
-            "verified": bool(p["verified"]), "verifier": _txt(p["verifier"]),
-            "statement_id": _txt(p["statement_id"]),
+            "gas": text(p["gas"]), "gases": text(getattr(r, "gases", "")) or ("CO2" if text(p["gas"]) == "CO2" else ""),
+            "verified": bool(p["verified"]), "verifier": text(p["verifier"]),
+            "statement_id": text(p["statement_id"]),
             "period_start": r.period_start.strftime("%Y-%m-%d"), "period_end": r.period_end.strftime("%Y-%m-%d"),
-            "node_group_6_6": _txt(r.group), "attribution_share": float(r.share),
+            "node_group_6_6": text(r.group), "attribution_share": float(r.share),
             "period_reps_t": float(r.period_reps_t),
             "period_result": "increase" if r.period_reps_t < 0 else "reduction" if r.period_reps_t > 0 else "none",
             "period_amount_t": abs(float(r.period_reps_t)),
-            "netted_t": float(r.netted_t), "netting": _txt(r.netting),
+            "netted_t": float(r.netted_t), "netting": text(r.netting),
             "reps_t": float(r.reps_t), "in_cfps_t": float(r.in_cfps_t),
             "used_t": float(r.used_t), "remaining_t": float(r.remaining_t),
             "expires_mass_balance": r.expires.strftime("%Y-%m-%d"),
-            "status": _txt(r.reason) or "usable",
-            "disclosure_complete": bool(_txt(p.get("technology"))),
+            "status": text(r.reason) or "usable",
+            "disclosure_complete": bool(text(p.get("technology"))),
         })
     table = pd.DataFrame(rows)
     out = []
@@ -82,10 +78,10 @@ def project_table(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
         if bool(p["eligible"]):
             continue
         node = p["node"]
-        out.append({"project_id": pid, "name": _txt(p["name"]), "location_site": _txt(nodes["site"].get(node)),
-                    "location_node": node, "project_type": _txt(p["kind"]),
-                    "additionality_test": _txt(p["additionality"]), "verified": bool(p["verified"]),
-                    "reason_not_counted": _txt(p["reason"]), "reps_not_counted_t": float(p["reps_t"])})
+        out.append({"project_id": pid, "name": text(p["name"]), "location_site": text(nodes["site"].get(node)),
+                    "location_node": node, "project_type": text(p["kind"]),
+                    "additionality_test": text(p["additionality"]), "verified": bool(p["verified"]),
+                    "reason_not_counted": text(p["reason"]), "reps_not_counted_t": float(p["reps_t"])})
     return table, pd.DataFrame(out)
 
 
@@ -105,7 +101,7 @@ def not_ended_table(data: ReportData) -> pd.DataFrame:
     for r in data.tables["pools"].itertuples():
         if r.project_id not in projects.index or not bool(projects.at[r.project_id, "eligible"]) or _ended(data, r):
             continue
-        rows.append({"pool_id": r.pool_id, "project_id": r.project_id, "name": _txt(projects.at[r.project_id, "name"]),
+        rows.append({"pool_id": r.pool_id, "project_id": r.project_id, "name": text(projects.at[r.project_id, "name"]),
                      "period_start": r.period_start.strftime("%Y-%m-%d"),
                      "period_end": r.period_end.strftime("%Y-%m-%d"),
                      "status": f"not yet ended at as_of {data.scenario.settings.as_of}: not disclosed as achieved"})
@@ -141,7 +137,7 @@ def three_cfp_table(data: ReportData) -> pd.DataFrame:
             if len(alloc) else None
         reflected = float(p.rep_term) > 0
         rows.append({
-            "product_id": p.product_id, "name": _txt(getattr(p, "name", "")), "site": p.site,
+            "product_id": p.product_id, "name": text(getattr(p, "name", "")), "site": p.site,
             "cfp_period_start": p.cfp_period_start.strftime("%Y-%m-%d"),
             "cfp_period_end": p.cfp_period_end.strftime("%Y-%m-%d"), "production_t": float(p.production_t),
             "general_cfp": float(p.general_cfp), "rep_term": float(p.rep_term), "residual_cfp": float(p.residual_cfp),
@@ -307,17 +303,18 @@ def claims_block(data: ReportData) -> dict[str, Any]:
     c["reps_not_allocated_t"] = reps_not_allocated(data)
     margin = c.get("claims_margin_t", 0.0)
     ok = margin >= -1e-6 * max(1.0, abs(c.get("actual_emissions_t", 0.0)))
-    text = (f"Buyers may claim {c.get('claims_t', 0.0):,.0f} t-CO2e in total across GX Mass Balance and GX "
-            "Allocation (GX steel at the CFP its certificate lets the buyer claim, all other steel at its non-GX "
-            f"CFP, less {c.get('reps_claimed_before_t', 0.0):,.0f} t-CO2e of REPs claimed under earlier "
-            f"certificates). The organization's actual emissions are {c.get('actual_emissions_t', 0.0):,.0f} t-CO2e "
-            f"(General CFPs x production {c.get('emissions_general_t', 0.0):,.0f}, less "
-            f"{c.get('reps_not_in_cfps_t', 0.0):,.0f} t-CO2e of verified REPs that no CFP contains). ")
-    text += (f"What buyers claim is never below actual emissions: the claims exceed them by {max(margin, 0.0):,.0f} "
-             f"t-CO2e, and {c['reps_not_allocated_t']:,.0f} t-CO2e of REPs of usable pools are not allocated (they "
-             "remain in the account): no emission is counted twice (7.3.3, 8.1, 8.3.1)." if ok else
-             f"The claims fall {-margin:,.0f} t-CO2e below actual emissions: that much would be counted twice.")
-    return {**c, "no_double_counting": ok, "statement": text}
+    statement = (f"Buyers may claim {c.get('claims_t', 0.0):,.0f} t-CO2e in total across GX Mass Balance and GX "
+                 "Allocation (GX steel at the CFP its certificate lets the buyer claim, all other steel at its non-GX "
+                 f"CFP, less {c.get('reps_claimed_before_t', 0.0):,.0f} t-CO2e of REPs claimed under earlier "
+                 f"certificates). The organization's actual emissions are {c.get('actual_emissions_t', 0.0):,.0f} "
+                 f"t-CO2e (General CFPs x production {c.get('emissions_general_t', 0.0):,.0f}, less "
+                 f"{c.get('reps_not_in_cfps_t', 0.0):,.0f} t-CO2e of verified REPs that no CFP contains). ")
+    statement += (f"What buyers claim is never below actual emissions: the claims exceed them by "
+                  f"{max(margin, 0.0):,.0f} t-CO2e, and {c['reps_not_allocated_t']:,.0f} t-CO2e of REPs of usable "
+                  "pools are not allocated (they remain in the account): no emission is counted twice (7.3.3, 8.1, "
+                  "8.3.1)." if ok else
+                  f"The claims fall {-margin:,.0f} t-CO2e below actual emissions: that much would be counted twice.")
+    return {**c, "no_double_counting": ok, "statement": statement}
 
 
 def claims_sentence(data: ReportData) -> str:

@@ -25,6 +25,16 @@ def missing(v: Any) -> bool:
         return False
 
 
+def text(v: Any) -> str:
+    """A cell as text: the empty string when missing."""
+    return "" if missing(v) else str(v)
+
+
+def opt_float(v: Any) -> float | None:
+    """A cell as a number: None when missing."""
+    return None if missing(v) else float(v)
+
+
 def num(v: Any, nd: int = 3, dash: str = "–") -> str:
     """``12,345.678``: thousands separators, ``nd`` decimals; a dash when missing."""
     if missing(v):

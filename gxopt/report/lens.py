@@ -30,8 +30,10 @@ from typing import Any
 
 import pandas as pd
 
-from gxopt.report.data import Certificate, ReportData
-from gxopt.report.fmt import missing, pct
+from gxopt.report.certificate import Certificate
+from gxopt.report.data import ReportData
+from gxopt.report.facts import product_facts
+from gxopt.report.fmt import missing, opt_float, pct
 
 
 @dataclass(frozen=True)
@@ -123,18 +125,14 @@ def assess(intensity: float | None, scrap_share: float | None) -> dict[str, Any]
     return out
 
 
-def _opt_float(v: Any) -> float | None:
-    return None if missing(v) else float(v)
-
-
 def site_intensity(facts: dict[str, Any]) -> tuple[float | None, float | None]:
     """(intensity, scrap share) of the site where the product's crude steel is made, when the plant model gives
     them (``crude_steel_intensity``, ``crude_steel_scrap_share``; the product's scrap share by default)."""
-    x = _opt_float(facts.get("crude_steel_intensity"))
+    x = opt_float(facts.get("crude_steel_intensity"))
     if x is None:
         return None, None
-    s = _opt_float(facts.get("crude_steel_scrap_share"))
-    return x, (s if s is not None else _opt_float(facts.get("scrap_share")))
+    s = opt_float(facts.get("crude_steel_scrap_share"))
+    return x, (s if s is not None else opt_float(facts.get("scrap_share")))
 
 
 def _site_cols(x: float | None, s: float | None) -> dict[str, Any]:
@@ -168,8 +166,6 @@ def product_lens(data: ReportData) -> pd.DataFrame:
     where its crude steel is made; that site's own intensity on the scales where the plant model gives it; where
     its non-GX CFP (the basis that steel without GX value carries, 7.3.3) stands; and the projects connected to
     it that raise scrap use (SteelZero's scrap-recovery condition)."""
-    from gxopt.report.data import product_facts
-
     p = data.products
     scrap = scrap_projects(data)
     rows = []
@@ -195,8 +191,6 @@ def site_lens(data: ReportData) -> pd.DataFrame:
     """One row per site where crude steel is made (``crude_steel_site``): production-weighted General CFP and
     scrap share of the products whose crude steel it makes (a proxy), and the site's own intensity on the scales
     where the plant model gives it."""
-    from gxopt.report.data import product_facts
-
     p = data.products
     rows = []
     for site, g in p.groupby("crude_steel_site", sort=True):
