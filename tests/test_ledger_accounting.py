@@ -345,8 +345,8 @@ def test_a_ledger_at_revision_0002_upgrades_and_keeps_its_digests(db_url: str) -
 
 
 def test_recheck_hashes_equal_the_ledgers(db_url: str) -> None:  # noqa: F811
-    """The verifier's stdlib recheck.py computes every journal hash and certificate digest as the ledger does."""
-    from gxopt.report import recheck
+    """The verifier's stdlib recheck/ computes every journal hash and certificate digest as the ledger does."""
+    from gxopt.report.recheck import ledger as recheck
     from tests.conftest import REPO
 
     batch(REPO / "scenarios" / "jisf-figure1", db_url)

@@ -1,15 +1,16 @@
-"""The verifier pack's ``recheck.py`` re-performs the numbers from the pack alone (issue 14, item 3).
+"""The verifier pack's ``recheck/`` re-performs the numbers from the pack alone (issue 14, item 3).
 
 It checks ``MANIFEST.sha256`` first, then recomputes from ``inputs/`` every REP, eligibility, cap and CFP term,
 pool balance, the three CFPs and the buyers' claims, and rechecks the certificates, PACT files and disclosures
 against them. Every tampered pack below must fail with the rule named, once with the stale manifest and once
 with the manifest rewritten to match: the manifest is no seal, the recomputation is the defence. Each report
-is built once per module; every test works on a copy of its pack and runs the pack's own ``recheck.py`` as a
-subprocess (``python -I``: no gxopt on the path).
+is built once per module; every test works on a copy of its pack and runs the pack's own ``recheck/`` as a
+subprocess (``python -I -S recheck``: no gxopt, no site-packages on the path).
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import hashlib
 import json
@@ -25,7 +26,8 @@ import yaml
 
 import gxopt
 from gxopt.report import build_report
-from gxopt.report.recheck import input_digests, parse_yaml
+from gxopt.report.recheck.integrity import input_digests
+from gxopt.report.recheck.yaml_subset import parse_yaml
 from tests.conftest import REPO
 
 SHIPPED = ("jisf-case-study", "jisf-figure1", "jp-steel-fy2026", "jp-steel-both-methods")
@@ -79,8 +81,8 @@ def fy26(pack_of: Callable[[str], Path], tmp_path: Path) -> Path:
 
 
 def recheck(pack: Path) -> subprocess.CompletedProcess[str]:
-    """The pack's own recheck.py, run from outside the pack with an isolated interpreter."""
-    return subprocess.run([sys.executable, "-I", str(pack / "recheck.py"), str(pack)], capture_output=True,
+    """The pack's own recheck/, run from outside the pack with an isolated interpreter (no site-packages)."""
+    return subprocess.run([sys.executable, "-I", "-S", str(pack / "recheck"), str(pack)], capture_output=True,
                           text=True, cwd=pack.parent, timeout=120, check=False)
 
 
@@ -527,7 +529,7 @@ def test_ledger_pack_passes_and_its_certificates_are_checked_as_issued(ledger_pa
     assert c["certificate_id"] in out.stdout
 
 
-# ------------------------------------------------------------------------------ parts of recheck.py
+# ------------------------------------------------------------------------------ parts of recheck/
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -558,9 +560,30 @@ def _pyyaml(text: str) -> Any:
 
 
 def test_input_digest_is_gxopt_s(pack_of: Callable[[str], Path]) -> None:
-    """recheck.py reproduces gxopt's input_sha256 from the pack's inputs (the model line put back)."""
+    """recheck/ reproduces gxopt's input_sha256 from the pack's inputs (the model line put back)."""
     for name in ("jisf-case-study", "jp-steel-fy2026"):
         pack = pack_of(name)
         summary = json.loads((pack / "results" / "summary.json").read_text())
         assert summary["input_sha256"] in input_digests(pack, summary["settings"]["model"]).values()
         assert summary["input_sha256"] not in input_digests(pack, "../../models/elsewhere").values()
+
+
+def test_the_pack_s_recheck_imports_the_standard_library_only(pack_of: Callable[[str], Path]) -> None:
+    """The pack holds every module of gxopt.report.recheck (source only) and they import nothing but the
+    standard library and each other (relative imports), so plain Python runs them."""
+    folder = pack_of("jisf-figure1") / "recheck"
+    own = {f.stem for f in folder.iterdir()}
+    assert own == {f.stem for f in Path(gxopt.report.recheck.__file__).parent.glob("*.py")}, "only the .py files"
+    assert {"__init__", "__main__"} <= own
+    outside = []
+    for f in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:  # from .x import y / from . import x
+                names = [node.module] if node.module else [a.name for a in node.names]
+                outside += [f"{f.name}: .{n}" for n in names if node.level > 1 or n.split(".")[0] not in own]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                outside += [f"{f.name}: {n}" for n in names if n.split(".")[0] not in sys.stdlib_module_names]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+                assert f.name == "__main__.py"  # imports the folder itself, by its name
+    assert not outside, outside

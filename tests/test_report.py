@@ -464,7 +464,8 @@ def test_disclosures_6_2_3_8_3_3_and_9(both: tuple[Path, Path]) -> None:
 
 
 def _run_recheck(pack: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-I", str(pack / "recheck.py")], capture_output=True, text=True,
+    """The pack's recheck/ as a verifier runs it: ``python3 recheck`` in the pack (no gxopt, no site-packages)."""
+    return subprocess.run([sys.executable, "-I", "-S", "recheck"], capture_output=True, text=True,
                           cwd=pack, timeout=60, check=False)
 
 
@@ -992,7 +993,7 @@ def test_lens_judges_the_crude_steel_sites_intensity_where_given(make, spec, tmp
     assert "Crude-steel site intensity meets" in pdf and "Claimed CFP meets" not in pdf
 
 
-# ------------------------------------------------------------------------------ recheck.py, stdlib only
+# ------------------------------------------------------------------------------ recheck/, stdlib only
 
 
 @pytest.mark.parametrize("which", ["case", "both", "fy26", "figure1", "case_mb"])
@@ -1050,7 +1051,7 @@ def test_recheck_fails_on_tampered_results(fy26: tuple[Path, Path], tmp_path: Pa
 
 def test_recheck_re_performs_signed_periods_side_uncertainties_and_netting(spec, make, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A project with a reduction, an increase, a reduction (netted backwards, then forwards), and a second
-    project with side uncertainties: recheck.py agrees with the engine pool by pool, without gxopt."""
+    project with side uncertainties: recheck/ agrees with the engine pool by pool, without gxopt."""
     spec["project_periods.csv"] = [
         {"project_id": "HBI", "period_start": s, "period_end": e, "baseline_intensity": 2.0, "output_t": 250,
          "project_emissions_t": 500 - a, "uncertainty": 0.1, "baseline_uncertainty": "", "project_uncertainty": ""}
@@ -1074,7 +1075,8 @@ def test_recheck_re_performs_signed_periods_side_uncertainties_and_netting(spec,
 
 
 def test_recheck_netting_order() -> None:
-    from gxopt.report.recheck import net_periods, parse_evidence
+    from gxopt.report.recheck.connection import parse_evidence
+    from gxopt.report.recheck.pools import net_periods
 
     # a deficit goes to the latest earlier periods first, then waits for later ones
     assert net_periods([100, 50, -120, 40]) == ([30, 0, 0, 40], [-70, -50, 0, 0])

@@ -1,7 +1,8 @@
 """The one canonical form of ledger content: sorted-key compact JSON and its SHA-256 (digests, chain hashes).
 
-The verifier pack's standalone ``recheck.py`` (standard library only) writes the same two lines of code;
-``tests/test_ledger_accounting.py::test_recheck_hashes_equal_the_ledgers`` proves they agree.
+The verifier pack's standalone ``recheck/`` (``gxopt/report/recheck/ledger.py``, standard library only) writes
+the same two lines of code; ``tests/test_ledger_accounting.py::test_recheck_hashes_equal_the_ledgers``
+proves they agree.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def report_command(result_dir: Path, out: Path, db: str | None, console: Console
     if not checks["gxopt_verify"]["ok"]:
         failed.append("gxopt verify")
     tab.add_row("verifier pack", ("[green]all re-checks passed[/]" if ok else f"[red]re-check failed: {', '.join(failed)}[/]")
-                + " (verifier-pack/, verifier-pack.zip; python3 recheck.py)")
+                + " (verifier-pack/, verifier-pack.zip; python3 recheck)")
     if info.get("ledger"):
         led = info["ledger"]
         tab.add_row("ledger", f"journal head {led['head']['hash'][:16]} (seq {led['head']['seq']}); audit "

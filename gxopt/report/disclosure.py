@@ -278,7 +278,7 @@ def scheme_information(data: ReportData, projects: pd.DataFrame) -> dict[str, An
                 "rechecked_by_gxopt": summ.get("verified")},
         "gxopt_recheck": {"ok": summ.get("verified"),
                           "what": "Re-checked by gxopt: the software's own verification of the run (gxopt verify) "
-                                  "and the verifier pack's recheck.py; not an independent (third-party) verification"},
+                                  "and the verifier pack's recheck/; not an independent (third-party) verification"},
         "third_party_verification": {"standard": "ISO 14064-3:2019", "verifiers": ver},
         "ledger": ledger,
         "claims": claims_block(data),

@@ -11,11 +11,12 @@ Contents (folder ``verifier-pack/`` and ``verifier-pack.zip``):
   of increases), each pool's eligibility, use and reconciliation, each product's 7.3.3 correction (REPs
   already reflected in its General CFP) with its basis and caps, each allocation line's eligibility, each
   order's lines, cap and claimed CFP, each physical-connection path step by step, the buyers' claims against
-  actual emissions, the documents' checks and the manifest (all recomputed by ``recheck.py``, stdlib only),
+  actual emissions, the documents' checks and the manifest (all recomputed by ``recheck/``, stdlib only),
   and ``verify.json``: gxopt's own independent verification re-run on the written result tables;
 - ``ledger/`` (with a ledger): the hash-chained journal (CSV and exact JSON lines), stored pool balances,
   certificates and lines (exact JSON lines, so digests can be recomputed), attribute transfers, the head;
-- ``recheck.py`` (Python standard library only) and ``recheck_results.json``; ``MANIFEST.sha256``.
+- ``recheck/`` (the package :mod:`gxopt.report.recheck`, Python standard library only; ``python3 recheck``) and
+  ``recheck_results.json``; ``MANIFEST.sha256``.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def write(data: ReportData, pack: Path) -> dict[str, Any]:
     _copy_results(data, pack / "results")
     shutil.copyfile(data.result_dir / "summary.json", pack / "results" / "summary.json")
     _copy_documents(pack.parent, pack / "documents")
-    shutil.copyfile(Path(recheck.__file__), pack / "recheck.py")
+    _copy_recheck(pack / "recheck")
     if data.ledger is not None:
         _write_ledger(data, pack / "ledger")
     _manifest(pack)  # so the recheck run now checks it too; written again below with every file
@@ -122,6 +123,13 @@ def write(data: ReportData, pack: Path) -> dict[str, Any]:
     return summary
 
 
+def _copy_recheck(out: Path) -> None:
+    """The re-checker: the modules of :mod:`gxopt.report.recheck` (source only, no ``__pycache__``)."""
+    out.mkdir()
+    for f in sorted(Path(recheck.__file__).parent.glob("*.py")):
+        shutil.copyfile(f, out / f.name)
+
+
 DOCUMENTS = (("certificates", ("certificates.json", "certificates.csv", "certificate_lines.csv")),
              ("pact", ("*.json", "v2.3/*.json", "v3.0/*.json")),
              ("disclosures", ("*.json",)))
@@ -140,7 +148,7 @@ def _copy_documents(report: Path, out: Path) -> None:
 
 def _copy_results(data: ReportData, out: Path) -> None:
     """The result tables as gxopt wrote them (CSV); a result folder written as Parquet or Excel is rendered as
-    CSV (6 decimals, as ``gxopt run`` writes CSV), because ``recheck.py`` reads CSV only."""
+    CSV (6 decimals, as ``gxopt run`` writes CSV), because ``recheck/`` reads CSV only."""
     missing = [t for t in RESULT_TABLES if not (data.result_dir / f"{t}.csv").is_file()]
     for t in RESULT_TABLES:
         if t not in missing:
@@ -155,7 +163,7 @@ def _copy_results(data: ReportData, out: Path) -> None:
     (out / "RENDERED.txt").write_text(
         "These result tables were written by gxopt as " + ", ".join(sorted({
             p.suffix for p in data.result_dir.iterdir() if p.stem in missing or p.name == "results.xlsx"}))
-        + " and rendered as CSV for recheck.py (Python's standard library reads no Parquet or Excel): "
+        + " and rendered as CSV for recheck/ (Python's standard library reads no Parquet or Excel): "
         + ", ".join(f"{t}.csv" for t in missing) + ".\n", encoding="utf-8")
 
 
@@ -176,7 +184,7 @@ def _text_cell(v: Any) -> str:
 
 
 def _input_renderings(data: ReportData, pack: Path) -> None:
-    """CSV renderings (``inputs-as-csv/``) of input tables the run read from Excel or Parquet files: recheck.py
+    """CSV renderings (``inputs-as-csv/``) of input tables the run read from Excel or Parquet files: recheck/
     reads those (the standard library reads no Excel or Parquet); the SHA-256 still covers the originals."""
     from gxopt import schema
 
@@ -279,7 +287,7 @@ Exported read-only from `{data.ledger.url}`: {len(data.ledger.journal_rows)} jou
 - `certificates.jsonl`, `certificate_lines.jsonl`: the certificates as issued. The digest written in each
   certificate's `issue` entries (`meta.certificate_digest`) is sha256 of the JSON
   `{{"certificate": {{...14 fields, + basis_cfp and claimed_cfp when stated...}}, "lines": [...]}}` (see
-  `recheck.py`, `certificate_digest`).
+  `recheck/ledger.py`, `certificate_digest`).
 - `audit.json`: the result of gxopt's own ledger audit when the report was made.
 """
     failed = ", ".join(summary.get("failed", [])) or "none"
@@ -293,14 +301,15 @@ Made by gxopt {__version__} ({data.mode} mode). Re-check when the pack was writt
 Everything here can be re-performed without gxopt, from `inputs/` alone:
 
 ```
-python3 recheck.py            # Python 3.8 or newer, standard library only; exit code 0 = every check passed
-python3 recheck.py PACK_DIR   # the same for a pack in another folder
+python3 recheck            # Python 3.8 or newer, standard library only; exit code 0 = every check passed
+python3 PATH/TO/recheck    # the same from another folder (it checks the pack that holds recheck/)
+python3 recheck PACK_DIR   # this re-checker on a pack in another folder
 ```
 
 It prints one line per check; under a failed check one line per failed rule, naming its clause and at most ten
 ids (with the count of the rest); `recheck_results.json` holds every problem.
 
-## What recheck.py does
+## What recheck/ does
 
 1. **manifest**: every file listed in `MANIFEST.sha256` has its SHA-256, and every file of the pack (but the
    manifest) is listed; a mismatch names the file.
@@ -328,7 +337,7 @@ ids (with the count of the rest); `recheck_results.json` holds every problem.
 `MANIFEST.sha256` is no seal: whoever changes a file can write a new manifest. The defence is the
 recomputation: results, certificates, PACT files or disclosures that do not follow from `inputs/` fail
 whatever the manifest says. What no recomputation can catch is **`inputs/` changed together with results that
-agree with them**: the anchor for the inputs is their SHA-256. `recheck.py` recomputes it (sha256 over the
+agree with them**: the anchor for the inputs is their SHA-256. `recheck/` recomputes it (sha256 over the
 name and bytes of scenario.yaml, model.yaml and each table file, in the order gxopt reads them; scenario.yaml
 with the `model:` line the run read, restored from `summary.json` `settings.model`, because the pack's copy
 points at `../model`) and compares it with `results/summary.json`; since both can be rewritten, compare
@@ -360,7 +369,7 @@ them is not re-checked.
 | `calculations/claims.csv` | per product what buyers may claim (GX orders at their claimed CFP + the rest at the non-GX CFP) and the organization total against actual emissions: the margin must be >= 0 | 7.3.3, 8.1, 8.3.1 |
 | `calculations/certificate_checks.csv`, `pact_checks.csv`, `disclosure_checks.csv` | each certificate, PACT footprint and disclosure row checked | 7.3, 8.3.3, 8.5, 6.2.3, 9 |
 | `calculations/verify.json` | gxopt's independent verification re-run on the written tables | all |
-| `recheck.py`, `recheck_results.json` | the stdlib re-check and its result when the pack was written | ISO 14064-3 |
+| `recheck/*.py`, `recheck_results.json` | the stdlib re-check (a folder Python runs through its `__main__.py`; one module per group of checks above, `driver.py` runs them in order) and its result when the pack was written | ISO 14064-3 |
 | `MANIFEST.sha256` | SHA-256 of every other file (`sha256sum -c MANIFEST.sha256`) | |
 {ledger}
 ## Formulas
