@@ -22,11 +22,12 @@ STAGES = ("BF", "BOF", "CC", "HSM", "CRM", "CGL")
 
 
 def generate(folder: str | Path, orders: int = 10_000, products: int = 40, projects: int = 10,
-             sites: int | None = None, seed: int = 0, premiums: int = 12) -> Path:
+             sites: int | None = None, seed: int = 0, premiums: int = 12, supply: float = 1.0) -> Path:
     """Write a synthetic model and scenario of the given size; return the scenario folder.
 
     ``premiums`` distinct premium levels (contract tiers); 0 = every order line its own premium (the
-    case where no two orders are interchangeable).
+    case where no two orders are interchangeable). ``supply`` scales every project's output, so the REPs
+    (by default well below what the orders could take) can cover a given share of the demand.
     """
     rng = np.random.default_rng(seed)
     sites = sites or max(3, -(-projects // 5))  # one project per unit: no 6.6 groups in generated data
@@ -69,7 +70,7 @@ def generate(folder: str | Path, orders: int = 10_000, products: int = 40, proje
                      "gas": "CO2" if j % 3 else "GHG", "verified": "true", "verifier": "V",
                      "statement_id": f"VS-{j}"})
         for start, end in (("2024-04-01", "2025-03-31"), ("2025-04-01", "2026-03-31")):
-            q = float(rng.integers(1000, 4000) * 1000)
+            q = float(rng.integers(1000, 4000) * 1000) * supply
             b = 1.8
             per.append({"project_id": f"J{j:03d}", "period_start": start, "period_end": end,
                         "baseline_intensity": b, "output_t": q,

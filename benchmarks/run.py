@@ -27,12 +27,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# name: (orders, products, projects (2 pools each), distinct premiums, reference model too?)
+# name: (orders, products, projects (2 pools each), distinct premiums (0: every line its own), reference model
+# too?, supply: scale of every project's output)
 SIZES = {
-    "10k": (10_000, 20, 10, 12, True),
-    "100k": (100_000, 100, 25, 12, False),
-    "1m": (1_000_000, 300, 50, 12, False),
-    "100k-unique-premiums": (100_000, 100, 25, 0, False),
+    "10k": (10_000, 20, 10, 12, True, 1.0),
+    "100k": (100_000, 100, 25, 12, False, 1.0),
+    "1m": (1_000_000, 300, 50, 12, False, 1.0),
+    "10k-unique-premiums": (10_000, 20, 10, 0, True, 1.0),
+    "100k-unique-premiums": (100_000, 100, 25, 0, False, 1.0),
+    "1m-unique-premiums": (1_000_000, 300, 50, 0, False, 1.0),
+    "1m-unique-premiums-ample": (1_000_000, 300, 50, 0, False, 300.0),
 }
 
 
@@ -41,10 +45,10 @@ def measure(kind: str, name: str, seed: int) -> dict[str, object]:
     sys.path.insert(0, str(HERE))
     from generate import generate
 
-    orders, products, projects, premiums, _ = SIZES[name]
+    orders, products, projects, premiums, _, supply = SIZES[name]
     with tempfile.TemporaryDirectory() as tmp:
         scen = generate(Path(tmp) / "data", orders=orders, products=products, projects=projects, seed=seed,
-                        premiums=premiums)
+                        premiums=premiums, supply=supply)
         out = Path(tmp) / "out"
         t0 = time.perf_counter()
         if kind == "io":
@@ -68,6 +72,7 @@ def measure(kind: str, name: str, seed: int) -> dict[str, object]:
             wall = time.perf_counter() - t0
             row = {"phases_s": {k: round(v, 3) for k, v in r.summary["timings_s"].items()},
                    "lp_columns": r.summary["lp"]["variables"], "classes": r.summary["lp"]["classes"],
+                   "pruned": r.summary["lp"].get("pruned_orders", 0),
                    "objective": round(r.summary["objective_value"], 2)}
     row |= {"size": name, "kind": kind, "orders": orders, "products": products, "pools": 2 * projects,
             "wall_s": round(wall, 3),
@@ -75,18 +80,19 @@ def measure(kind: str, name: str, seed: int) -> dict[str, object]:
     return row
 
 
-def _row(m: dict[str, object]) -> str:
+def _row(m: dict[str, object], floor: float | None = None) -> str:
     p = m["phases_s"]  # type: ignore[assignment]
+    ratio = f"{m['wall_s'] / floor:.2f}" if floor and m["kind"] != "io" else "-"
     ph = " / ".join(f"{p.get(k, 0):.2f}" for k in ("read_validate", "eligibility", "solve", "results_verify",
                                                     "write")) if p else "-"
     return (f"| {m['size']} | {m['kind']} | {m['orders']:,} | {m['products']} | {m['pools']} | "
-            f"{m.get('classes', '-')} | {m.get('lp_columns', '-')} | {m['wall_s']:.2f} | {ph} | {m['peak_mb']:.0f} | "
-            f"{m.get('objective', '-')} |")
+            f"{m.get('classes', '-')} | {m.get('lp_columns', '-')} | {m.get('pruned', '-')} | {m['wall_s']:.2f} | "
+            f"{ratio} | {ph} | {m['peak_mb']:.0f} | {m.get('objective', '-')} |")
 
 
-HEADER = ("| size | path | orders | products | pools | LP classes | LP columns | wall s | read+validate / "
-          "eligibility / solve / results+verify / write s | peak MB | objective |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| size | path | orders | products | pools | LP classes | LP columns | orders pruned | wall s | × I/O floor | "
+          "read+validate / eligibility / solve / results+verify / write s | peak MB | objective |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main() -> None:
@@ -105,11 +111,14 @@ def main() -> None:
     lines = []
     print(f"machine: {machine}\n{HEADER}")
     for size in a.sizes:
-        kinds = ["gxopt", "io"] + (["reference"] if SIZES[size][4] else [])
+        kinds = ["io", "gxopt"] + (["reference"] if SIZES[size][4] else [])
+        floor = None
         for kind in kinds:
             res = subprocess.run([sys.executable, __file__, "--one", kind, size, "--seed", str(a.seed)],
                                  capture_output=True, text=True, check=True)
-            line = _row(json.loads(res.stdout.strip().splitlines()[-1]))
+            m = json.loads(res.stdout.strip().splitlines()[-1])
+            floor = m["wall_s"] if kind == "io" else floor
+            line = _row(m, floor)
             lines.append(line)
             print(line, flush=True)
     if a.append:

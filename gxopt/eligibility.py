@@ -29,12 +29,12 @@ class Eligibility:
         ``residual_cfp`` = ``non_gx_cfp`` (the basis), ``subject_cfp`` (the part GX Allocation may move),
         ``mb_cap_cfp`` (scope 1+2 + rep_term, 7.3.2), ``non_allocable`` (upstream scope 3 that stays, 8.1.2),
         ``cfp_data_usable`` (5.2.2).
-    orders : per order: ``cap_per_t``, ``cap_t`` (largest REPs the order may take), ``reason`` when the
-        order cannot be served at all, ``rank`` (by delivery date, then id), ``class_id`` (-1 if unserved).
-    classes : per class of interchangeable orders: ``method, premium, site`` (crude-steel site), ``cap_t, weight,
-        n_orders``.
-    arcs : one row per eligible (class, pool) pair: ``class_id, pool_id, method, premium, same_site,
-        expiry_days, weight``.
+    orders : per order, sorted by id: ``cap_per_t``, ``cap_t`` (largest REPs the order may take), ``reason``
+        (categorical, empty when the order can be served), ``rank`` (by delivery date, then id), ``class_id``
+        (its eligibility class, -1 if it cannot be served), ``key_id``.
+    classes : per eligibility class (same method, crude-steel ``site`` and set of eligible pools):
+        ``class_id, key_id, method, site, cap_t, n_orders, first_rank``.
+    arcs : one row per eligible (class, pool) pair: ``class_id, pool_id, method, same_site, expiry_days``.
     connections : every physically connected (project, product) pair with its evidence path.
     """
 
@@ -197,15 +197,15 @@ def key_candidates(keys: pd.DataFrame, conn: pd.DataFrame, ok_pools: pd.DataFram
 
 def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: bool = True,
                 conn: pd.DataFrame | None = None) -> Eligibility:
-    """Build per-order caps and reasons, the demand classes and their eligible arcs, and the pool limits.
+    """Build per-order caps and reasons, the eligibility classes and their arcs, and the pool limits.
 
     Eligibility is decided per *key* (product, method, gas asked for, delivery window), never per order:
     the delivery window of a mass-balance order is the number of distinct pool expiry dates before its
-    delivery date, which is all the expiry rule (7.2.2) looks at. Orders are then merged into *classes*
-    of interchangeable orders: same method, premium, crude-steel site and set of eligible pools. Every stage
-    of the objective has the same coefficient for all orders of a class, so the LP over classes has the
-    same optimum as the LP over orders, and any split of a class's REPs among its orders is optimal too
-    (see :mod:`gxopt.split`). With ``aggregate=False`` every order is its own class (the reference LP).
+    delivery date, which is all the expiry rule (7.2.2) looks at. Keys with the same method, crude-steel
+    site and set of eligible pools form one *eligibility class*: every arc coefficient (expiry, same site)
+    is the same for all its orders, while what differs from order to order (premium, cap, delivery rank)
+    stays on the order's own column of the LP (:mod:`gxopt.lp.program`). With ``aggregate=False`` every
+    order is its own class (the reference LP). Every per-order step is an array operation.
     """
     conn = connections(pg, s.projects, s.model.products) if conn is None else conn
     products, added, _links = product_cfps(s, pools, conn)
@@ -216,7 +216,11 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
 
     prod = products.set_index("product_id")
     raw_prod = s.model.products.set_index("product_id")
-    o = s.orders.drop(columns="src_line").sort_values("order_id", ignore_index=True)  # canonical: row order never matters
+    o = s.orders.drop(columns="src_line")
+    if not o["order_id"].is_monotonic_increasing:
+        o = o.sort_values("order_id", ignore_index=True)  # canonical: row order never matters
+    else:
+        o = o.reset_index(drop=True)
     settings = s.settings
     op_start, op_end = pd.Timestamp(settings.operational_period.start), pd.Timestamp(settings.operational_period.end)
     as_of = pd.Timestamp(settings.as_of)
@@ -225,16 +229,21 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     alloc = (o["method"] == "allocation").to_numpy(bool)
     gas_code = np.select([(o["gas"] == "CO2").to_numpy(bool), (o["gas"] == "GHG").to_numpy(bool)], [1, 2], 0)
     alpha, cap_per_t, cap = order_caps(o, prod, pcode)
-    orders = o.assign(alpha_max=np.where(alloc, alpha, np.nan), cap_per_t=cap_per_t, cap_t=cap)
 
-    reason = np.full(len(o), "", dtype=object)
-    reason[~prod["cfp_data_usable"].to_numpy(bool)[pcode]] = (
-        f"the product's CFP data ended more than {DATA_AGE_YEARS} years before the run date: state why it is "
-        "still valid (products.csv data_age_justification) before it carries GX steel (5.2.2)")
+    reasons = [""]
+    reason = np.zeros(len(o), dtype=np.int16)  # codes into ``reasons``; 0 = servable
+
+    def flag(mask: np.ndarray, text: str) -> None:
+        reasons.append(text)
+        reason[(reason == 0) & mask] = len(reasons) - 1
+
+    flag(~prod["cfp_data_usable"].to_numpy(bool)[pcode],
+         f"the product's CFP data ended more than {DATA_AGE_YEARS} years before the run date: state why it is "
+         "still valid (products.csv data_age_justification) before it carries GX steel (5.2.2)")
     delivery = o["delivery_date"].to_numpy()
-    outside = alloc & ((delivery < op_start.to_datetime64()) | (delivery > op_end.to_datetime64()))
-    reason[(reason == "") & outside] = "delivery outside the operational period of the allocated CFP (8.2.3)"
-    reason[(reason == "") & alloc & (as_of > op_end)] = "operational period over as of the run date (8.2.3)"
+    flag(alloc & ((delivery < op_start.to_datetime64()) | (delivery > op_end.to_datetime64())),
+         "delivery outside the operational period of the allocated CFP (8.2.3)")
+    flag(alloc & (as_of > op_end), "operational period over as of the run date (8.2.3)")
 
     ok_pools = usable_pools(pools)
     expiries = np.sort(ok_pools["mb_expires"].unique())
@@ -242,6 +251,7 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     n_win = len(expiries) + 1
     combined = ((pcode.astype(np.int64) * 2 + alloc) * 3 + gas_code) * n_win + window
     uniq, key_id = np.unique(combined, return_inverse=True)
+    key_id = key_id.ravel()
     k_win = uniq % n_win
     k_gas = (uniq // n_win) % 3
     k_alloc = (uniq // n_win // 3) % 2
@@ -253,51 +263,52 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     first_start = s.periods.groupby("project_id")["period_start"].min()
     cand, stages = key_candidates(keys, conn, ok_pools, expiries, as_of, raw_prod, first_start)
     for text, ok_keys in stages:
-        lacking = ~np.isin(np.arange(len(uniq)), ok_keys)[key_id]
-        reason[(reason == "") & lacking] = text
-    reason[(reason == "") & ~(cap > 0)] = "the order's cap is zero (alpha_max, requested_reps_t or CFP)"
-    orders["reason"] = reason
+        flag(~np.isin(np.arange(len(uniq)), ok_keys)[key_id], text)
+    flag(~(cap > 0), "the order's cap is zero (alpha_max, requested_reps_t or CFP)")
 
-    # demand classes: interchangeable orders (same method, premium, product site, eligible pools)
+    rank = np.empty(len(o), dtype=np.int64)
+    rank[np.argsort(delivery, kind="stable")] = np.arange(len(o))  # orders are sorted by id: ties by id
+    served = reason == 0
+    # eligibility classes: keys with the same method, crude-steel site and set of eligible pools
     poolsets = cand.sort_values(["key_id", "pool_id"]).groupby("key_id")["pool_id"].agg("|".join)
     _, poolset_of_key = np.unique(poolsets.reindex(np.arange(len(uniq))).fillna("").to_numpy(str),
                                   return_inverse=True)
-    served = reason == ""
-    rank = np.empty(len(o), dtype=np.int64)
-    rank[np.argsort(delivery, kind="stable")] = np.arange(len(o))  # orders are sorted by id: ties by id
-    orders["rank"] = rank
-    _, site_code = np.unique(prod["crude_steel_site"].to_numpy(str), return_inverse=True)
+    site_names, site_code = np.unique(prod["crude_steel_site"].to_numpy(str), return_inverse=True)
+    key_site = site_code.ravel()[k_prod]
     if aggregate:
-        _, prem_code = np.unique(o["premium"].to_numpy(float), return_inverse=True)
-        n_site, n_ps = int(site_code.max(initial=0)) + 1, int(poolset_of_key.max(initial=0)) + 1
-        sig = ((prem_code.astype(np.int64) * 2 + alloc) * n_site + site_code[pcode]) * n_ps + poolset_of_key[key_id]
-        _, class_of = np.unique(sig[served], return_inverse=True)
+        sig = (poolset_of_key.ravel().astype(np.int64) * 2 + k_alloc) * len(site_names) + key_site
+        _, class_of_key = np.unique(sig, return_inverse=True)
+        raw = class_of_key.ravel()[key_id[served]]
+        present = np.bincount(raw, minlength=int(class_of_key.max(initial=-1)) + 1) > 0
+        class_id = np.full(len(o), -1, dtype=np.int64)
+        class_id[served] = (np.cumsum(present) - 1)[raw]  # numbered 0.. over the classes that have orders
     else:
-        class_of = np.arange(int(served.sum()))
-    class_id = np.full(len(o), -1, dtype=np.int64)
-    class_id[served] = np.asarray(class_of).ravel()
-    orders["class_id"] = class_id
-    orders["key_id"] = key_id
-    sv = pd.DataFrame({"class_id": class_id[served], "key_id": key_id[served], "pcode": pcode[served],
-                       "alloc": alloc[served], "premium": o["premium"].to_numpy(float)[served],
-                       "cap_t": cap[served], "rank": rank[served]})
-    g = sv.groupby("class_id", sort=True)
-    classes = g.agg(alloc=("alloc", "first"), premium=("premium", "first"), pcode=("pcode", "first"),
-                    key_id=("key_id", "first"), cap_t=("cap_t", "sum"), first_rank=("rank", "min"),
-                    n_orders=("rank", "size")).reset_index()
-    classes["method"] = np.where(classes["alloc"], "allocation", "mass_balance")
-    classes["product_id"] = prod.index.to_numpy()[classes["pcode"].to_numpy()]
-    classes["site"] = prod["crude_steel_site"].to_numpy()[classes["pcode"].to_numpy()]
-    classes = classes.drop(columns=["alloc", "pcode"])
-    classes["weight"] = np.argsort(np.argsort(classes["first_rank"].to_numpy(), kind="stable"), kind="stable")
+        class_id = np.full(len(o), -1, dtype=np.int64)
+        class_id[served] = np.arange(int(served.sum()))
+    n_class = int(class_id.max(initial=-1)) + 1
+    sv = np.flatnonzero(served)
+    cls_sv = class_id[sv]
+    first_of = np.full(n_class, len(o), dtype=np.int64)
+    np.minimum.at(first_of, cls_sv, sv)  # first order (by id) of each class: its key stands for the class
+    class_key = key_id[first_of] if n_class else np.zeros(0, np.int64)
+    first_rank = np.full(n_class, len(o), dtype=np.int64)
+    np.minimum.at(first_rank, cls_sv, rank[sv])
+    classes = pd.DataFrame({
+        "class_id": np.arange(n_class), "key_id": class_key,
+        "method": np.where(k_alloc[class_key] == 1, "allocation", "mass_balance"),
+        "site": site_names[key_site[class_key]].astype(object),
+        "cap_t": np.bincount(cls_sv, weights=cap[sv], minlength=n_class),
+        "n_orders": np.bincount(cls_sv, minlength=n_class), "first_rank": first_rank})
 
-    arcs = classes[["class_id", "key_id", "method", "premium", "site"]].merge(
+    orders = o.assign(alpha_max=np.where(alloc, alpha, np.nan), cap_per_t=cap_per_t, cap_t=cap,
+                      reason=pd.Categorical.from_codes(reason, categories=pd.Index(reasons, dtype=object)),
+                      rank=rank, class_id=class_id, key_id=key_id)
+    arcs = classes[["class_id", "key_id", "method", "site"]].merge(
         cand[["key_id", "pool_id", "site", "mb_expires"]], on="key_id", suffixes=("", "_pool"))
     arcs = pd.DataFrame({
-        "class_id": arcs["class_id"].to_numpy(), "pool_id": arcs["pool_id"].to_numpy(),
-        "method": arcs["method"].to_numpy(), "premium": arcs["premium"].to_numpy(float),
-        "same_site": (arcs["site"] == arcs["site_pool"]).to_numpy(),
+        "class_id": arcs["class_id"].to_numpy(), "pool_id": arcs["pool_id"].to_numpy(object),
+        "method": arcs["method"].to_numpy(object),
+        "same_site": (arcs["site"].to_numpy(object) == arcs["site_pool"].to_numpy(object)),
         "expiry_days": (arcs["mb_expires"] - as_of).dt.days.to_numpy(float),
     }).sort_values(["class_id", "pool_id"], ignore_index=True)
-    arcs["weight"] = arcs["class_id"].map(classes.set_index("class_id")["weight"]).to_numpy(float)
     return Eligibility(pools, products, orders, classes, arcs, conn)

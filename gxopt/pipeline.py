@@ -21,7 +21,7 @@ from gxopt.errors import InputError, Issue, VerificationError
 from gxopt.graph import ProcessGraph, build_graph, connections
 from gxopt.io import input_copies, input_digest, read_scenario
 from gxopt.resultdir import write_results
-from gxopt.lp.highs import solve_arrays
+from gxopt.lp.allocate import allocate
 from gxopt.reps import compute_pools
 from gxopt.results import Results, extract, summary
 from gxopt.scenario import Scenario
@@ -150,35 +150,25 @@ def run(path: str | os.PathLike[str] | Scenario, out: str | os.PathLike[str] | N
     t["eligibility"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    say(f"build LP ({len(elig.arcs)} arcs, {len(elig.classes)} demand classes for {len(elig.orders)} orders, "
-        f"{len(pools)} pools)")
-    if reference:
-        from gxopt.lp.model import build_model  # pyomo only when asked for
-        from gxopt.lp.solve import solve
-
-        model = build_model(elig)
-        t["build"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        say("solve (lexicographic stages, pyomo reference model)")
-        sol = solve(model)
-    else:
-        t["build"] = 0.0
-        say("solve (lexicographic stages)")
-        sol = solve_arrays(elig)
+    say(f"solve the LP ({len(elig.arcs)} arcs, {len(elig.classes)} eligibility classes, {len(elig.orders)} orders, "
+        f"{len(pools)} pools; lexicographic stages{', pyomo reference' if reference else ''})")
+    built, sol = allocate(elig, reference=reference)
     t["solve"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     say("results and independent verification")
-    res = extract(scenario, elig, sol)
+    res = extract(scenario, elig, built, sol)
     violations = verify(scenario, res, sol.stage_values) if check else []
     t["results_verify"] = time.perf_counter() - t0
     if violations:
         raise VerificationError(violations)
     summ = summary(scenario, res, sol)
     summ["gxopt_version"] = __version__
-    summ["lp"] = {"variables": int(len(elig.arcs)), "pools": int(elig.arcs["pool_id"].nunique()),
-                  "classes": int(len(elig.classes)), "orders": int(len(elig.orders)),
-                  "path": "pyomo reference, one row per order" if reference else "highspy arrays, aggregated"}
+    summ["lp"] = {"variables": int(len(elig.arcs) + len(built.order_pos)), "arcs": int(len(elig.arcs)),
+                  "order_columns": int(len(built.order_pos)), "pruned_orders": built.pruned,
+                  "pools": int(len(built.network.pool_ids)), "classes": int(len(elig.classes)),
+                  "orders": int(len(elig.orders)),
+                  "path": "pyomo reference, a class per order" if reference else "highspy arrays, eligibility classes"}
     summ["verified"] = check
     summ["input_sha256"] = input_digest(scenario)
     summ["timings_s"] = t

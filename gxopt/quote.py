@@ -21,7 +21,8 @@ import pandas as pd
 
 from gxopt.eligibility import key_candidates, usable_pools
 from gxopt.errors import InputError, Issue
-from gxopt.lp.highs import INF, csc_model, lexicographic
+from gxopt.lp.highs import solve_program
+from gxopt.lp.program import Network, program
 from gxopt.pipeline import RunResult
 
 EPS = 1e-6
@@ -89,10 +90,11 @@ class Quoter:
         res = base.results.pools.set_index("pool_id")
         self.used_run = res["used_run_t"]
         self.used_alloc_run = res["used_allocation_t"]
-        # booked demand per class, from the base solution
-        lines = base.results.allocations
-        ords = e.orders.set_index("order_id")
-        self.class_total = lines.groupby(lines["order_id"].map(ords["class_id"]))["reps_t"].sum()
+        # booked REPs per eligibility class, from the base solution (result orders are in eligibility order)
+        cls = e.orders["class_id"].to_numpy(np.int64)
+        got = cls >= 0
+        self.class_total = np.bincount(cls[got], weights=base.results.orders["reps_t"].to_numpy(float)[got],
+                                       minlength=len(e.classes))
 
     # ---- the per-tonne need -------------------------------------------------------------------------
     def _need(self, req: QuoteRequest) -> tuple[float, float | None, float | None]:
@@ -163,10 +165,7 @@ class Quoter:
             q.binding = [why_not] + self._excluded(req, [])
             return q
         is_alloc = req.method == "allocation"
-        if req.keep:
-            x, pool_dual, alloc_dual, rows = self._solve_keep(eligible, is_alloc)
-        else:
-            x, pool_dual, alloc_dual, rows = self._solve_reopt(eligible, is_alloc)
+        x, pool_dual, alloc_dual = self._solve(eligible, is_alloc, req.keep)
         total = float(x.sum())
         q.reps_t = total
         q.gx_tonnage_t = total / r
@@ -176,70 +175,52 @@ class Quoter:
                                                                      self.products.at[req.product_id, "crude_steel_site"])}
                    for p, v in zip(eligible, x) if v > EPS]
         q.shadow_prices = {p: float(d) / r for p, d in pool_dual.items() if abs(d) > 1e-9}
-        q.binding = self._binding(req, eligible, x, pool_dual, alloc_dual, rows) + self._excluded(req, eligible)
+        q.binding = self._binding(req, eligible, pool_dual, alloc_dual) + self._excluded(req, eligible)
         return q
 
-    def _solve_keep(self, eligible: list[str], is_alloc: bool):  # type: ignore[no-untyped-def]
-        avail = self.pools.loc[eligible, "available_t"] - self.used_run.reindex(eligible).fillna(0.0)
-        rows_upper = np.maximum(avail.to_numpy(float), 0.0)
-        layers = [np.arange(len(eligible))]
-        n_rows = len(eligible)
-        alloc_rows: dict[str, int] = {}
-        if is_alloc:
-            lim = self.pools.loc[eligible, "alloc_limit_t"] - self.used_alloc_run.reindex(eligible).fillna(0.0)
-            rows_upper = np.concatenate([rows_upper, np.maximum(lim.to_numpy(float), 0.0)])
-            layers.append(np.arange(len(eligible)) + n_rows)
-            alloc_rows = {p: n_rows + i for i, p in enumerate(eligible)}
-        h = csc_model(layers, np.full(len(rows_upper), -INF), rows_upper)
-        x, _, _, dual = lexicographic(h, self._stages(eligible, np.arange(len(eligible))))
-        pool_dual = {p: abs(dual[i]) for i, p in enumerate(eligible)}
-        alloc_dual = {p: abs(dual[i]) for p, i in alloc_rows.items()}
-        return x, pool_dual, alloc_dual, {"avail": dict(zip(eligible, rows_upper[:len(eligible)]))}
+    def _solve(self, eligible: list[str], is_alloc: bool, keep: bool,
+               ) -> tuple[np.ndarray, pd.Series, pd.Series]:
+        """The quote as one more class of the run's LP (:mod:`gxopt.lp.program`), stages volume then expiry.
 
-    def _solve_reopt(self, eligible: list[str], is_alloc: bool):  # type: ignore[no-untyped-def]
-        arcs = self.elig.arcs
-        booked = arcs[arcs["class_id"].isin(self.class_total.index[self.class_total > EPS])]
-        pool_ids = np.unique(np.concatenate([booked["pool_id"].to_numpy(), np.asarray(eligible, dtype=object)]))
-        pool_row = {p: i for i, p in enumerate(pool_ids)}
-        class_ids = np.unique(booked["class_id"].to_numpy())
-        class_row = {c: len(pool_ids) + i for i, c in enumerate(class_ids)}
-        alloc_pool_ids = np.unique(np.concatenate([booked.loc[booked["method"] == "allocation", "pool_id"].to_numpy(),
-                                                   np.asarray(eligible if is_alloc else [], dtype=object)]))
-        base = len(pool_ids) + len(class_ids)
-        alloc_row = {p: base + i for i, p in enumerate(alloc_pool_ids)}
-        n_b, n_q = len(booked), len(eligible)
-        l1 = np.concatenate([booked["pool_id"].map(pool_row).to_numpy(int), [pool_row[p] for p in eligible]])
-        l2 = np.concatenate([booked["class_id"].map(class_row).to_numpy(int), np.full(n_q, -1)])
-        l3 = np.full(n_b + n_q, -1)
-        b_alloc = (booked["method"] == "allocation").to_numpy()
-        l3[:n_b][b_alloc] = booked.loc[b_alloc, "pool_id"].map(alloc_row).to_numpy(int)
-        if is_alloc:
-            l3[n_b:] = [alloc_row[p] for p in eligible]
-        demand = self.class_total.reindex(class_ids).to_numpy(float)
-        upper = np.concatenate([self.pools.loc[pool_ids, "available_t"].to_numpy(float), demand,
-                                self.pools.loc[alloc_pool_ids, "alloc_limit_t"].to_numpy(float)])
-        lower = np.concatenate([np.full(len(pool_ids), -INF), demand * (1 - 1e-12), np.full(len(alloc_pool_ids), -INF)])
-        h = csc_model([l1, l2, l3], lower, upper)
-        cols = np.arange(n_b, n_b + n_q)
-        x, _, _, dual = lexicographic(h, self._stages(eligible, cols, n_b + n_q))
-        pool_dual = {p: abs(dual[pool_row[p]]) for p in pool_ids}
-        alloc_dual = {p: abs(dual[i]) for p, i in alloc_row.items()}
-        used = {p: 0.0 for p in pool_ids}
-        for p, v in zip(np.concatenate([booked["pool_id"].to_numpy(), np.asarray(eligible, dtype=object)]), x):
-            used[p] += v
-        return x[n_b:], pool_dual, alloc_dual, {"used": used}
+        keep: booked orders keep their exact lines, so only what they left in each pool is there.
+        Re-optimizing: every booked class keeps its total (a demand column fixed at it) but may draw on any
+        of its eligible pools. Returns (REPs per eligible pool, pool_account duals, allocation duals).
+        """
+        e = self.elig
+        q_pools = np.asarray(eligible, dtype=object)
+        if keep:
+            booked = e.arcs.iloc[:0]
+            totals = np.zeros(0)
+        else:
+            active = np.flatnonzero(self.class_total > EPS)
+            booked = e.arcs[np.isin(e.arcs["class_id"].to_numpy(), active)]
+            totals = self.class_total[active]
+        pool_ids, arc_pool = np.unique(np.concatenate([booked["pool_id"].to_numpy(object), q_pools]),
+                                       return_inverse=True)
+        avail = self.pools["available_t"].reindex(pool_ids).to_numpy(float)
+        limit = self.pools["alloc_limit_t"].reindex(pool_ids).to_numpy(float)
+        if keep:
+            avail = np.maximum(avail - self.used_run.reindex(pool_ids).fillna(0.0).to_numpy(float), 0.0)
+            limit = np.maximum(limit - self.used_alloc_run.reindex(pool_ids).fillna(0.0).to_numpy(float), 0.0)
+        b_class = np.searchsorted(np.flatnonzero(self.class_total > EPS), booked["class_id"].to_numpy()) \
+            if len(booked) else np.zeros(0, np.int64)
+        n_b, n_q, q_class = len(booked), len(q_pools), len(totals)
+        expiry = (self.pools["mb_expires"].reindex(q_pools) - pd.Timestamp(self.base.scenario.settings.as_of)
+                  ).dt.days.to_numpy(float)
+        net = Network(
+            pool_ids=pool_ids, available=avail, alloc_limit=limit, n_classes=q_class + 1,
+            arc_pool=arc_pool.ravel().astype(np.int64), arc_class=np.r_[b_class, np.full(n_q, q_class)].astype(np.int64),
+            arc_alloc=np.r_[(booked["method"] == "allocation").to_numpy(bool), np.full(n_q, is_alloc)],
+            arc_expiry_days=np.r_[np.zeros(n_b), expiry], arc_same_site=np.zeros(n_b + n_q),
+            order_class=np.arange(q_class + 1), order_lower=np.r_[totals, 0.0],
+            order_upper=np.r_[totals, np.inf], order_premium=np.zeros(q_class + 1),
+            order_weight=np.zeros(q_class + 1), order_volume=np.r_[np.zeros(q_class), 1.0],
+            arc_stage_mask=np.r_[np.zeros(n_b), np.ones(n_q)])
+        sol = solve_program(program(net), stages=("volume", "expiry"))
+        return sol.values["reps"][n_b:], sol.duals["pool_account"], sol.duals["allocation_conservation"]
 
-    def _stages(self, eligible: list[str], cols: np.ndarray, n: int | None = None) -> list[tuple[str, str, np.ndarray]]:
-        n = len(eligible) if n is None else n
-        volume = np.zeros(n)
-        volume[cols] = 1.0
-        expiry = np.zeros(n)
-        expiry[cols] = (self.pools.loc[eligible, "mb_expires"] - pd.Timestamp(self.base.scenario.settings.as_of)
-                        ).dt.days.to_numpy(float)
-        return [("volume", "max", volume), ("expiry", "min", expiry)]
-
-    def _binding(self, req: QuoteRequest, eligible: list[str], x: np.ndarray, pool_dual: dict[str, float],
-                 alloc_dual: dict[str, float], rows: dict[str, Any]) -> list[str]:
+    def _binding(self, req: QuoteRequest, eligible: list[str], pool_dual: pd.Series, alloc_dual: pd.Series,
+                 ) -> list[str]:
         out = []
         for p in eligible:
             pid = self.pools.at[p, "project_id"]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gxopt.eligibility import Eligibility
+from gxopt.lp.network import Built
 from gxopt.lp.result import SolveResult
 from gxopt.reps import project_status
 from gxopt.scenario import Scenario
@@ -62,11 +63,11 @@ def order_cfps(products: pd.DataFrame, pcode: np.ndarray, alloc: np.ndarray, rep
             "gx_tonnage_t": alpha * tonnage}
 
 
-def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
-    """Turn the LP's class flows into per-order results; derives alpha and the three CFPs (8.1.1, 8.3.3)."""
+def extract(s: Scenario, elig: Eligibility, built: Built, sol: SolveResult) -> Results:
+    """Turn the LP's arc flows and order columns into per-order results; alpha and the three CFPs (8.1.1, 8.3.3)."""
     pools = elig.pools.set_index("pool_id")
     products = elig.products.set_index("product_id")
-    lines = split(elig, sol.reps)
+    lines = split(elig, sol.values["reps"], built.order_pos, sol.values["served"])
     op = lines["order_pos"].to_numpy()
     ords = elig.orders
     product = ords["product_id"].to_numpy()[op]
@@ -105,7 +106,7 @@ def extract(s: Scenario, elig: Eligibility, sol: SolveResult) -> Results:
     o["status"] = status
     # buyer protection: an Allocated CFP above the General CFP is a worse number than the plain CFP
     o["allocated_above_general"] = ((o["allocated_cfp"] > o["general_cfp"] + 1e-9) & (o["reps_t"] > 0)).to_numpy(bool)
-    reason = o["reason"].to_numpy(object).copy()
+    reason = np.asarray(o["reason"], dtype=object).copy()
     reason[status == "unfilled"] = "no REPs left at equal or better value for this order"
     o["reason"] = reason
     orders = o[["order_id", "customer", "product_id", "method", "tonnage_t", "delivery_date", "premium", "gas",

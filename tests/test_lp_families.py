@@ -322,11 +322,11 @@ def test_non_optimal_solve_raises(spec, make, monkeypatch) -> None:  # type: ign
 def test_time_limit_on_the_fast_path_raises() -> None:
     from gxopt.eligibility import eligibility
     from gxopt.graph import build_graph
-    from gxopt.lp.highs import solve_arrays
+    from gxopt.lp.allocate import allocate
     from gxopt.reps import compute_pools
     from tests.conftest import REPO
 
     s = gxopt.load(REPO / "scenarios" / "jp-steel-fy2026")
     elig = eligibility(s, build_graph(s.model.nodes, s.model.edges), compute_pools(s))
     with pytest.raises(SolverError, match="Time limit"):
-        solve_arrays(elig, time_limit=0.0)
+        allocate(elig, time_limit=0.0)
