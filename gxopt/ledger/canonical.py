@@ -12,9 +12,14 @@ import json
 from typing import Any
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)  # built once: json.dumps with
+# these arguments would build a new encoder for every call, a third of the time of a certificate's digest
+
+
 def canonical(obj: Any) -> str:
-    """Sorted keys, no blanks, anything else as text: the same bytes for the same content everywhere."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    """Sorted keys, no blanks, anything else as text: the same bytes for the same content everywhere
+    (exactly ``json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)``)."""
+    return _ENCODER.encode(obj)
 
 
 def sha256(text: str) -> str:

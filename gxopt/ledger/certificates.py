@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from gxopt.ledger import journal as jr
 from gxopt.ledger.canonical import canonical, sha256
-from gxopt.ledger.db import LedgerError, now
+from gxopt.ledger.db import LedgerError, bulk_insert, now
 from gxopt.ledger.tables import G_PER_T, attribute_transfers, certificate_lines, certificates, counters, pool_balance
 
 CERT_FIELDS = ("certificate_id", "order_id", "method", "customer", "product_id", "tonnage_t", "reps_g", "general_cfp",
@@ -39,14 +40,19 @@ def digest(cert: dict[str, Any], lines: list[dict[str, Any]]) -> str:
 
 def next_certificate_id(conn: sa.Connection, org_code: str, year: int) -> str:
     """Next id ``GX-<org>-<year>-<000001>``; the counter moves inside the caller's transaction."""
+    return next_certificate_ids(conn, org_code, year, 1)[0]
+
+
+def next_certificate_ids(conn: sa.Connection, org_code: str, year: int, n: int) -> list[str]:
+    """The next ``n`` ids ``GX-<org>-<year>-<000001>`` in one move of the counter (inside the caller's transaction)."""
     name = f"certificate:{org_code}:{year}"
     row = conn.execute(sa.select(counters.c.value).where(counters.c.name == name)).first()
-    value = (int(row.value) if row else 0) + 1
+    first = (int(row.value) if row else 0) + 1
     if row:
-        conn.execute(sa.update(counters).where(counters.c.name == name).values(value=value))
+        conn.execute(sa.update(counters).where(counters.c.name == name).values(value=first + n - 1))
     else:
-        conn.execute(sa.insert(counters).values(name=name, value=value))
-    return f"GX-{org_code}-{year}-{value:06d}"
+        conn.execute(sa.insert(counters).values(name=name, value=first + n - 1))
+    return [f"GX-{org_code}-{year}-{v:06d}" for v in range(first, first + n)]
 
 
 MIN_LINE_G = 1_000  # 1 kg CO2e: smaller lines are rounding dust, never issued
@@ -55,45 +61,75 @@ MIN_LINE_G = 1_000  # 1 kg CO2e: smaller lines are rounding dust, never issued
 def to_grams(allocations: pd.DataFrame, remaining_g: dict[str, int]) -> pd.DataFrame:
     """Certificate lines in whole grams: each line rounded down, then clipped so no pool is overdrawn.
 
-    Lines under :data:`MIN_LINE_G` are rounding dust from earlier floors and are not issued (so a rerun
-    never turns the grams left behind into a new certificate).
+    Clipping takes from a pool's last lines first. Lines under :data:`MIN_LINE_G` are rounding dust from
+    earlier floors and are not issued (so a rerun never turns the grams left behind into a new certificate).
     """
     al = allocations.copy()
-    al["reps_g"] = (al["reps_t"] * G_PER_T).astype("float64").apply(lambda v: int(v // 1))
-    for pool_id, rows in al.groupby("pool_id"):
-        excess = int(rows["reps_g"].sum()) - int(remaining_g.get(pool_id, 0))
-        for idx in rows.index[::-1]:
-            if excess <= 0:
-                break
-            cut = min(excess, int(al.at[idx, "reps_g"]))
-            al.at[idx, "reps_g"] -= cut
-            excess -= cut
-    return al[al["reps_g"] >= MIN_LINE_G]
+    grams = np.floor(al["reps_t"].to_numpy(float) * G_PER_T).astype(np.int64)
+    pool = al["pool_id"].to_numpy(object)
+    names, code = np.unique(pool, return_inverse=True) if len(al) else (np.zeros(0, object), np.zeros(0, np.int64))
+    code = code.ravel()
+    room = np.array([int(remaining_g.get(p, 0)) for p in names], dtype=np.int64)
+    order = np.lexsort((-np.arange(len(al)), code))  # per pool, its last line first
+    g = grams[order]
+    c = code[order]
+    before = np.cumsum(g) - g  # grams of the pool's later lines, counted from its last line back
+    starts = np.r_[True, c[1:] != c[:-1]] if len(c) else np.zeros(0, bool)
+    before -= np.maximum.accumulate(np.where(starts, before, 0))
+    excess = np.maximum(np.bincount(code, weights=grams, minlength=len(names)).astype(np.int64) - room, 0)
+    cut = np.clip(excess[c] - before, 0, g)
+    kept = np.empty_like(grams)
+    kept[order] = g - cut
+    al["reps_g"] = kept
+    return al[kept >= MIN_LINE_G]
 
 
 def issue(conn: sa.Connection, *, org_code: str, year: int, batch_id: str, order: dict[str, Any],
           lines: pd.DataFrame) -> str:
     """Write one certificate, its lines and one ``issue`` journal entry per line; return its id."""
-    cid = next_certificate_id(conn, org_code, year)
+    return issue_many(conn, org_code=org_code, year=year, batch_id=batch_id, orders=[order],
+                      lines=lines.assign(order_id=order["order_id"]))[0]
+
+
+def issue_many(conn: sa.Connection, *, org_code: str, year: int, batch_id: str, orders: list[dict[str, Any]],
+               lines: pd.DataFrame) -> list[str]:
+    """Write one certificate per order (in the given order), its lines and one ``issue`` entry per line, in bulk.
+
+    ``lines`` has ``order_id, pool_id, project_id, period_end, gas, reps_g, evidence``; each certificate takes
+    its order's lines in their row order. Every certificate's content digest goes into its issue entries.
+    """
+    if not orders:
+        return []
+    ids = next_certificate_ids(conn, org_code, year, len(orders))
     issued_at = now()
-    cert = {"certificate_id": cid, "order_id": order["order_id"], "method": order["method"],
-            "customer": order["customer"], "product_id": order["product_id"], "tonnage_t": float(order["tonnage_t"]),
-            "reps_g": int(lines["reps_g"].sum()), "general_cfp": float(order["general_cfp"]),
-            "residual_cfp": _opt(order["residual_cfp"]), "allocated_cfp": _opt(order["allocated_cfp"]),
-            "alpha": float(order["alpha"]), "gx_tonnage_t": float(order["gx_tonnage_t"]), "batch_id": batch_id,
-            "issued_at": issued_at}
-    # basis and claimed CFP per t (7.3.3, 8.1.1): from the run's orders table when it has them
-    cert |= {k: _opt(order.get(k)) for k in OPTIONAL_CERT_FIELDS}
-    line_rows = [{"certificate_id": cid, "line_no": i + 1, "pool_id": r.pool_id, "project_id": r.project_id,
-                  "period_end": pd.Timestamp(r.period_end).date(), "gas": r.gas, "reps_g": int(r.reps_g),
-                  "evidence": r.evidence} for i, r in enumerate(lines.itertuples())]
-    conn.execute(sa.insert(certificates).values(**cert, status="issued"))
-    conn.execute(sa.insert(certificate_lines), line_rows)
-    d = digest(cert, line_rows)
-    for ln in line_rows:
-        jr.append(conn, "issue", ln["reps_g"], pool_id=ln["pool_id"], batch_id=batch_id, certificate_id=cid,
-                  meta={"order_id": cert["order_id"], "line_no": ln["line_no"], "certificate_digest": d})
-    return cid
+    by_order = {oid: idx for oid, idx in lines.groupby("order_id", sort=False).indices.items()}
+    cols = {c: lines[c].to_numpy(object) for c in ("pool_id", "project_id", "gas", "evidence")}
+    reps_g = lines["reps_g"].to_numpy(np.int64)
+    period_end = pd.to_datetime(lines["period_end"]).dt.date.to_numpy(object)
+    cert_rows, line_rows, entries = [], [], []
+    for cid, order in zip(ids, orders, strict=True):
+        idx = by_order[order["order_id"]]
+        cert = {"certificate_id": cid, "order_id": order["order_id"], "method": order["method"],
+                "customer": order["customer"], "product_id": order["product_id"],
+                "tonnage_t": float(order["tonnage_t"]), "reps_g": int(reps_g[idx].sum()),
+                "general_cfp": float(order["general_cfp"]), "residual_cfp": _opt(order["residual_cfp"]),
+                "allocated_cfp": _opt(order["allocated_cfp"]), "alpha": float(order["alpha"]),
+                "gx_tonnage_t": float(order["gx_tonnage_t"]), "batch_id": batch_id, "issued_at": issued_at}
+        # basis and claimed CFP per t (7.3.3, 8.1.1): from the run's orders table when it has them
+        cert |= {k: _opt(order.get(k)) for k in OPTIONAL_CERT_FIELDS}
+        mine = [{"certificate_id": cid, "line_no": n + 1, "pool_id": cols["pool_id"][i],
+                 "project_id": cols["project_id"][i], "period_end": period_end[i], "gas": cols["gas"][i],
+                 "reps_g": int(reps_g[i]), "evidence": cols["evidence"][i]} for n, i in enumerate(idx)]
+        d = digest(cert, mine)
+        entries += [jr.Entry("issue", ln["reps_g"], ln["pool_id"], batch_id, cid,
+                             meta={"order_id": cert["order_id"], "line_no": ln["line_no"], "certificate_digest": d})
+                    for ln in mine]
+        cert_rows.append(cert | {"status": "issued"})
+        line_rows += mine
+    bulk_insert(conn, certificates, cert_rows)
+    bulk_insert(conn, certificate_lines, line_rows)
+    jr.append_many(conn, entries)
+    return ids
 
 
 def _opt(v: Any) -> float | None:

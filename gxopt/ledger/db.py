@@ -155,3 +155,31 @@ def _busy_errors(engine: sa.Engine) -> Iterator[None]:
                    "nothing was written - try again when it has finished")
             raise LedgerBusy(msg) from None
         raise
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
+    """Insert ``rows`` (all with the same keys) in the caller's transaction by the driver's bulk path.
+
+    Values go through each column type's own bind processor (as SQLAlchemy would), then PostgreSQL takes
+    them by ``COPY`` and SQLite by one ``executemany``: the rows of a large batch without building a
+    statement's parameters per row.
+    """
+    if not rows:
+        return
+    cols = list(rows[0])
+    procs = [(i, p) for i, c in enumerate(cols) if (p := table.c[c].type.bind_processor(conn.dialect)) is not None]
+    data = []
+    for r in rows:
+        values = [r[c] for c in cols]
+        for i, p in procs:
+            values[i] = p(values[i])
+        data.append(values)
+    names = ", ".join(cols)
+    if conn.dialect.name == "postgresql":
+        cur = conn.connection.driver_connection.cursor()  # the same connection, so the same transaction
+        with cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for values in data:
+                copy.write_row(values)
+        return
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})",
+                         [tuple(v) for v in data])

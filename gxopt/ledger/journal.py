@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gxopt.ledger.canonical import canonical, sha256
-from gxopt.ledger.db import LedgerError, now
+from gxopt.ledger.db import LedgerError, bulk_insert, now
 from gxopt.ledger.tables import journal, journal_head, pool_balance
 
 GENESIS = "0" * 64
@@ -39,41 +39,75 @@ def head(conn: sa.Connection) -> tuple[int, str]:
 
 def append(conn: sa.Connection, kind: str, amount_g: int, *, pool_id: str | None = None, batch_id: str | None = None,
            certificate_id: str | None = None, reason: str | None = None, meta: dict[str, Any] | None = None) -> str:
-    """Append one entry and apply it to the pool's balance; return its entry id.
+    """Append one entry and apply it to the pool's balance; return its entry id (see :func:`append_many`)."""
+    return append_many(conn, [Entry(kind, amount_g, pool_id, batch_id, certificate_id, reason, meta)])[0]
 
-    ``amount_g`` is the size of the movement (positive; ``adjust`` may be negative). Raises
-    :class:`LedgerError` when the database refuses the balance change.
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal entry to append: ``amount_g`` is the size of the movement (positive; ``adjust`` may be
+    negative)."""
+
+    kind: str
+    amount_g: int
+    pool_id: str | None = None
+    batch_id: str | None = None
+    certificate_id: str | None = None
+    reason: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+def append_many(conn: sa.Connection, entries: list[Entry]) -> list[str]:
+    """Append ``entries`` in order as one stretch of the chain and apply them to the pools' balances.
+
+    The rows are chained here (each hash over the one before), written in bulk with their sequence numbers,
+    and each pool's balance is moved once by the sum of its entries, so the database's CHECK constraints
+    judge the pool's final balance (entries of one call never raise a balance they later need). Raises
+    :class:`LedgerError` when the database refuses a balance change; the caller's transaction then rolls back.
     """
-    if kind != "adjust" and amount_g < 0:
-        msg = f"{kind} amount must not be negative"
-        raise LedgerError(msg)
-    _, prev = head(conn)
-    row = {"entry_id": uuid.uuid4().hex, "created_at": now(), "batch_id": batch_id, "kind": kind, "pool_id": pool_id,
-           "amount_g": int(amount_g), "certificate_id": certificate_id, "reason": reason,
-           "meta": canonical(meta or {})}
-    row["prev_hash"] = prev
-    row["hash"] = content_hash(prev, row)
-    conn.execute(sa.insert(journal).values(**row))
-    if kind in BALANCE_COLUMN:
-        col = BALANCE_COLUMN[kind]
+    for e in entries:
+        if e.kind != "adjust" and e.amount_g < 0:
+            msg = f"{e.kind} amount must not be negative"
+            raise LedgerError(msg)
+    if not entries:
+        return []
+    seq, prev = head(conn)
+    created = now()
+    rows = []
+    for e in entries:
+        seq += 1
+        row = {"seq": seq, "entry_id": uuid.uuid4().hex, "created_at": created, "batch_id": e.batch_id,
+               "kind": e.kind, "pool_id": e.pool_id, "amount_g": int(e.amount_g), "certificate_id": e.certificate_id,
+               "reason": e.reason, "meta": canonical(e.meta or {}), "prev_hash": prev}
+        row["hash"] = prev = content_hash(prev, row)
+        rows.append(row)
+    bulk_insert(conn, journal, rows)
+    if conn.dialect.name == "postgresql":  # rows carry their seq; the sequence must not hand them out again
+        conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('journal', 'seq'), :s)"), {"s": seq})
+    moves: dict[str, dict[str, int]] = {}
+    for e in entries:
+        if e.kind in BALANCE_COLUMN:
+            m = moves.setdefault(str(e.pool_id), {})
+            m[BALANCE_COLUMN[e.kind]] = m.get(BALANCE_COLUMN[e.kind], 0) + int(e.amount_g)
+            m["remaining_g"] = m.get("remaining_g", 0) + SIGN[e.kind] * int(e.amount_g)
+    for pool_id, m in sorted(moves.items()):
         try:
             with conn.begin_nested():
                 res = conn.execute(sa.update(pool_balance).where(pool_balance.c.pool_id == pool_id).values(
-                    {col: pool_balance.c[col] + int(amount_g),
-                     "remaining_g": pool_balance.c.remaining_g + SIGN[kind] * int(amount_g)}))
+                    {col: pool_balance.c[col] + v for col, v in m.items()}))
         except sa.exc.IntegrityError as exc:
-            msg = (f"the database refused {kind} of {amount_g / 1e6:,.6f} t-CO2e on pool {pool_id}: "
-                   f"a pool balance may never go negative ({str(exc.orig).splitlines()[0]})")
+            kinds = sorted({e.kind for e in entries if e.pool_id == pool_id})
+            msg = (f"the database refused {'/'.join(kinds)} of {abs(m['remaining_g']) / 1e6:,.6f} t-CO2e on pool "
+                   f"{pool_id}: a pool balance may never go negative ({str(exc.orig).splitlines()[0]})")
             raise LedgerError(msg) from None
         if res.rowcount != 1:
             msg = f"pool {pool_id} has no balance row"
             raise LedgerError(msg)
-    _set_head(conn, row["hash"])
-    return row["entry_id"]
+    _set_head(conn, seq, prev)
+    return [r["entry_id"] for r in rows]
 
 
-def _set_head(conn: sa.Connection, value: str) -> None:
-    seq, _ = head(conn)
+def _set_head(conn: sa.Connection, seq: int, value: str) -> None:
     if conn.execute(sa.update(journal_head).where(journal_head.c.id == 1).values(seq=seq, hash=value)).rowcount == 0:
         conn.execute(sa.insert(journal_head).values(id=1, seq=seq, hash=value))
 
