@@ -121,9 +121,9 @@ def run(path: str | os.PathLike[str] | Scenario, out: str | os.PathLike[str] | N
         fmt: str = "csv") -> RunResult:
     """Run a scenario end to end and optionally write the result folder.
 
-    The default path merges interchangeable orders into classes and solves the LP as arrays with
-    highspy; ``reference=True`` solves the readable pyomo model with one demand row per order (for
-    small cases and for the tests that prove both give the same optimum). ``fmt`` is the format of the
+    The default path groups orders into eligibility classes (a column per order, a column per pool and
+    class) and solves the LP as arrays with highspy; ``reference=True`` solves the same program written in
+    pyomo with one class per order (for small cases and for the tests that prove both give the same optimum). ``fmt`` is the format of the
     result tables written to ``out`` (csv, parquet or xlsx).
 
     Raises
