@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from gxopt import schema
 from gxopt.checks import RELIED_ON, check_scenario, table_of
 from gxopt.errors import InputError, Issue, OutputError
 from gxopt.graph import build_graph
-from gxopt.io import RawInputs, RawTable, parse_inputs, read_raw
+from gxopt.io import RawInputs, RawTable, input_sha256, kept_inputs, parse_inputs, read_raw
 from gxopt.resultdir import RESULT_MARKER, atomic_dir, write_results
 from gxopt.patch import MODEL_TABLES, ORIGIN, TABLES, Inputs, Patch, load_patch
 from gxopt.patch_ops import apply
@@ -175,19 +174,15 @@ def _table_labels(inputs: Inputs) -> dict[str, str]:
 
 def input_texts(inputs: Inputs, note: str = "") -> dict[str, str]:
     """The patched inputs as files: ``model/model.yaml``, ``scenario/scenario.yaml`` (``model: ../model``,
-    headed by ``note``) and one CSV per table, keyed by their place under a result folder's ``inputs/``."""
+    headed by ``note``) and one CSV per table, keyed by their place under a result folder's ``inputs/`` in the
+    order :func:`gxopt.io.input_sha256` hashes them (the digest of the copy is the one its rerun records)."""
     settings = {"model": "../model"} | {k: v for k, v in inputs.settings.items() if k != "model"}
     head = f"# what-if: base {inputs.base} patched by {', '.join(inputs.patches)}\n" if inputs.patches else ""
     head += "".join(f"# {line}\n" for line in note.splitlines())
-    texts = {"scenario/scenario.yaml": head + yaml.safe_dump(_plain_dates(settings), sort_keys=False,
-                                                             allow_unicode=True),
-             "model/model.yaml": inputs.model_yaml}
-    for name in TABLES:
-        if name in inputs.present:
-            folder = "model" if name in MODEL_TABLES else "scenario"
-            texts[f"{folder}/{TABLES[name].file}"] = inputs.tables[name].drop(columns=ORIGIN).to_csv(
-                index=False, lineterminator="\n")
-    return texts
+    scenario_yaml = head + yaml.safe_dump(_plain_dates(settings), sort_keys=False, allow_unicode=True)
+    tables = {name: (TABLES[name].file, frame.drop(columns=ORIGIN).to_csv(index=False, lineterminator="\n"))
+              for name, frame in inputs.tables.items() if name in inputs.present}
+    return kept_inputs(scenario_yaml, inputs.model_yaml, tables)
 
 
 def _plain_dates(v: Any) -> Any:
@@ -203,18 +198,6 @@ def _plain_dates(v: Any) -> Any:
         except ValueError:
             return v
     return v
-
-
-def input_sha256(texts: dict[str, str]) -> str:
-    """The input SHA-256 of the written copy, as :func:`gxopt.io.input_digest` computes it when the copy is run:
-    scenario.yaml, model.yaml, then the tables by name (file name and bytes of each)."""
-    by_table = {t.file: n for n, t in TABLES.items()}
-    tables = sorted((k for k in texts if Path(k).name in by_table), key=lambda k: by_table[Path(k).name])
-    h = hashlib.sha256()
-    for rel in ["scenario/scenario.yaml", "model/model.yaml", *tables]:
-        h.update(Path(rel).name.encode())
-        h.update(texts[rel].encode("utf-8"))
-    return h.hexdigest()
 
 
 def _check_out(out: Path, marker: str, kind: str) -> None:
