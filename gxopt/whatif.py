@@ -29,10 +29,10 @@ import yaml
 
 from gxopt import schema
 from gxopt.checks import RELIED_ON, check_scenario, table_of
-from gxopt.errors import InputError, Issue, OutputError
+from gxopt.errors import InputError, Issue
 from gxopt.graph import build_graph
 from gxopt.io import RawInputs, RawTable, input_sha256, kept_inputs, parse_inputs, read_raw
-from gxopt.resultdir import RESULT_MARKER, atomic_dir, write_results
+from gxopt.resultdir import atomic_dir, check_out_dir, write_results
 from gxopt.patch import MODEL_TABLES, ORIGIN, TABLES, Inputs, Patch, load_patch
 from gxopt.patch_ops import apply
 from gxopt.pipeline import prepare, run
@@ -200,13 +200,6 @@ def _plain_dates(v: Any) -> Any:
     return v
 
 
-def _check_out(out: Path, marker: str, kind: str) -> None:
-    """Fail early (before any work) on an output folder :func:`gxopt.resultdir.atomic_dir` would refuse."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
-        msg = (f"{out}: exists and is not a {kind} (no {marker}); refusing to overwrite it - choose another --out")
-        raise OutputError(msg)
-
-
 def _named(patched: Inputs, p: Patch, base_dir: str | os.PathLike[str]) -> Inputs:
     """Name the what-if after its base and patch (unless the patch sets ``settings.name`` itself)."""
     if isinstance(p.data.get("settings"), dict) and "name" in p.data["settings"]:
@@ -239,7 +232,7 @@ def apply_patch(base_dir: str | os.PathLike[str], patch: Patch | dict[str, Any] 
     patched, log = apply(read_base(base_dir), p)
     patched = _named(patched, p, base_dir)
     out = Path(out_dir)
-    _check_out(out, PATCH_FILE, "patched scenario folder")
+    check_out_dir(out, PATCH_FILE, "patched scenario folder")
     with atomic_dir(out, PATCH_FILE) as tmp:
         for rel, text in input_texts(patched, _note(p, log)).items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -270,7 +263,7 @@ def whatif(base_dir: str | os.PathLike[str], patch_path: Patch | dict[str, Any] 
     t_patch = time.perf_counter() - t0
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
-        _check_out(out, RESULT_MARKER, "gxopt result folder")
+        check_out_dir(out)
     say("validate the patched scenario")
     scenario = load_patched(patched, p.label, computed=False)
     t_valid = time.perf_counter() - t0 - t_patch

@@ -280,6 +280,23 @@ def test_output_folder_safety_and_missing_patch(make, spec: dict[str, Any], tmp_
         load_patch(tmp_path / "nope.yaml")
 
 
+def test_a_folder_named_like_the_marker_is_no_marker(make, spec: dict[str, Any], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one output guard (gxopt/resultdir.py::check_out_dir) wants the marker as a file, and refuses before
+    any work, not when the result is written."""
+    fake = tmp_path / "fake"
+    (fake / "summary.json").mkdir(parents=True)
+    (fake / "summary.json" / "x").write_text("keep me")
+
+    def no_run(*_a: Any, **_k: Any) -> None:
+        raise AssertionError("ran before the output folder was checked")
+
+    monkeypatch.setattr("gxopt.whatif.run_patched", no_run)
+    with pytest.raises(OutputError, match="not a gxopt result folder"):
+        whatif(make(spec), {"orders": {"scale": [{"column": "premium", "factor": 2}]}}, fake)
+    assert (fake / "summary.json" / "x").read_text() == "keep me"
+
+
 def test_whatif_command_prints_base_against_whatif(tmp_path: Path) -> None:
     con = Console(record=True, width=140)
     patch = FY26 / "whatif-example.yaml"
