@@ -147,9 +147,8 @@ def explain(issue: Issue, inputs: Inputs, patch_label: str) -> Issue:
     name = _table_labels(inputs).get(issue.file)
     if name is None:
         return issue
-    base_file = inputs.labels[name]
-    patched = (f"{patch_label} applied to {base_file}" if base_file.endswith(".parquet")  # a Parquet record
-               else f"{base_file} as patched by {patch_label}")  # is a row, as Issue prints it for *.parquet
+    # one wording for every format; it ends with the base label, so Issue names the place as in the base
+    patched = f"{patch_label} applied to {inputs.labels[name]}"  # (CSV line, sheet row, Parquet record as row)
     frame = inputs.tables[name]
     pos = None if issue.row is None else issue.row - 2
     if pos is None or not 0 <= pos < len(frame):

@@ -189,7 +189,8 @@ def test_engine_errors_point_at_base_line_or_patch_key(make, spec: dict[str, Any
         apply_patch(base, patch, tmp_path / "out")
     by_col = {i.column: i for i in exc.value.issues}
     unc = by_col["uncertainty"]
-    assert unc.file.endswith("project_periods.csv as patched by " + str(patch)) and unc.row == 3  # EAF: base line 3
+    assert unc.file.startswith(f"{patch} applied to ") and unc.file.endswith("project_periods.csv")
+    assert unc.row == 3  # EAF: base line 3
     assert "project_periods.change[0], project_periods.scale[0]" in unc.rule and unc.value == "1.4"
     prod = by_col["product_id"]
     assert prod.file == f"{patch}, orders.add[0]" and prod.row is None and "unknown product" in prod.rule
@@ -390,9 +391,10 @@ def test_a_whatif_on_a_workbook_or_parquet_base_equals_the_csv_whatif(fmt: str, 
     pd.testing.assert_frame_equal(rerun.allocations, res.allocations)
 
 
-@pytest.mark.parametrize(("fmt", "file", "row", "word"), [
-    ("csv", "project_periods.csv as patched by {p}", 3, "line"),
-    ("book", "scenario.xlsx sheet project_periods as patched by {p}", 3, "row"),  # Excel row 3 (header = row 1)
+@pytest.mark.parametrize(("fmt", "file", "row", "word"), [  # one wording in every format: "PATCH applied to BASE"
+    ("csv", "{p} applied to {base}/project_periods.csv", 3, "line"),
+    ("book", "{p} applied to {base}/scenario.xlsx sheet project_periods", 3, "row"),  # Excel row 3 (header = row 1)
+    ("xlsx", "{p} applied to {base}/project_periods.xlsx sheet project_periods", 3, "row"),
     ("parquet", "{p} applied to {base}/project_periods.parquet", 2, "row"),  # record 2
 ])
 def test_an_issue_in_a_patched_row_names_the_base_row_and_the_patch_key(
