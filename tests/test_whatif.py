@@ -171,6 +171,21 @@ def test_bad_patch_names_file_line_key_and_rule(make, spec: dict[str, Any], tmp_
     assert not (tmp_path / "out").exists()  # nothing written for a patch that does not fit
 
 
+def test_scale_and_shift_name_the_base_cell_they_cannot_read(make, spec: dict[str, Any], tmp_path: Path) -> None:
+    spec["orders.csv"][0]["premium"] = "ten"
+    spec["project_periods.csv"][1]["period_end"] = "2026-03-32"
+    with pytest.raises(InputError) as exc:
+        apply(read_base(make(spec)), {"orders": {"scale": [{"column": "premium", "factor": 2}]},
+                                      "project_periods": {"shift": [{"years": 1}]}})
+    scale, shift = exc.value.issues
+    assert (scale.column, scale.value) == ("orders.scale[0]", "ten")
+    assert scale.rule.startswith("cannot scale premium: the base cell at ") and scale.rule.endswith(
+        "orders.csv line 2 is not a number")
+    assert (shift.column, shift.value) == ("project_periods.shift[0]", "2026-03-32")
+    assert shift.rule.startswith("cannot shift period_end: the base cell at ") and shift.rule.endswith(
+        "project_periods.csv line 3 is not a date YYYY-MM-DD")
+
+
 def test_every_problem_of_a_patch_is_listed(make, spec: dict[str, Any], tmp_path: Path) -> None:
     patch = _patch_file(tmp_path, "projects: {remove: [NOPE]}\norders: {scale: [{column: premium, factor: x}]}\n"
                                   "nodes: {remove: [Z]}\n")
