@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gxopt.errors import InputError, Issue, OutputError
+from gxopt.errors import InputError, Issue
 from gxopt.resultdir import RESULT_BOOK, RESULT_MARKER, atomic_dir, check_out_dir, read_result_tables
 from gxopt.scenario import display_path
 
@@ -181,7 +181,7 @@ def compare(result_dirs: list[str | os.PathLike[str]] | list[Path], out_dir: str
         raise InputError([Issue("compare", None, None, "give at least one result folder")])
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
-        _check_out(out, dirs)
+        check_out_dir(out, MARKER, "gxopt comparison folder", reads=dirs)
     results, issues = [], []
     for d in dirs:
         try:
@@ -217,17 +217,6 @@ def compare(result_dirs: list[str | os.PathLike[str]] | list[Path], out_dir: str
     if out is not None:
         _write(out, tables, [str(d) for d in dirs], cols)
     return tables
-
-
-def _check_out(out: Path, dirs: list[Path]) -> None:
-    check_out_dir(out, MARKER, "gxopt comparison folder")
-    for d in dirs:
-        try:
-            if out.resolve() == d.resolve() or d.resolve() in out.resolve().parents:
-                msg = f"{out}: is (inside) the result folder {d} it compares; choose another --out"
-                raise OutputError(msg)
-        except OSError:
-            continue
 
 
 def _write(out: Path, tables: dict[str, pd.DataFrame], dirs: list[str], cols: list[str]) -> None:

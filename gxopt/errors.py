@@ -24,7 +24,7 @@ class Issue:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", {'row' if ' sheet ' in self.file or self.file.endswith('.parquet') else 'line'} {self.row}"
+            where += f", {row_word(self.file)} {self.row}"
         if self.column:
             where += f", column '{self.column}'"
         text = f"{where}: {self.rule}"
@@ -33,6 +33,12 @@ class Issue:
         if self.clause:
             text += f" [JISF {self.clause}]"
         return text
+
+
+def row_word(label: str) -> str:
+    """How a place in the input ``label`` names is called: ``row`` in a sheet (the label ends ``sheet NAME``) or a
+    Parquet file (its records), ``line`` in a CSV file."""
+    return "row" if " sheet " in label or label.endswith(".parquet") else "line"
 
 
 class GxoptError(Exception):

@@ -8,7 +8,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,6 +24,7 @@ from gxopt.scenario import PlantModel, Scenario, display_path
 from gxopt.settings import ModelMeta, ScenarioSettings
 
 M = TypeVar("M", bound=BaseModel)
+K = TypeVar("K", Path, str)  # an input kept as a file or as its text
 
 
 TABLE_FORMATS = (".csv", ".xlsx", ".parquet")  # one file per table, in any of these
@@ -333,22 +334,40 @@ def input_copies(scenario: Scenario) -> dict[str, Path | str]:
 
 
 def input_files(scenario: Scenario) -> dict[str, Path]:
-    """Every input file of a run, keyed by where it is kept in a result folder (``inputs/...``)."""
-    files = {"inputs/scenario/scenario.yaml": scenario.path / "scenario.yaml",
-             "inputs/model/model.yaml": scenario.model.path / "model.yaml"}
-    model_tables = {t.name for t in schema.MODEL_TABLES}
-    for name, src in sorted(scenario.sources.items()):
-        files[f"inputs/{'model' if name in model_tables else 'scenario'}/{src.name}"] = src
+    """Every input file of a run, keyed by where it is kept in a result folder (``inputs/...``), in the
+    order :func:`input_sha256` hashes them."""
+    tables = {name: (src.name, src) for name, src in scenario.sources.items()}
     if not scenario.sources:  # a scenario built in memory: whatever CSV files its folders hold
-        files |= {f"inputs/model/{t.file}": scenario.model.path / t.file for t in schema.MODEL_TABLES}
-        files |= {f"inputs/scenario/{t.file}": scenario.path / t.file for t in schema.SCENARIO_TABLES}
-    return {k: v for k, v in files.items() if v.is_file()}
+        tables = {t.name: (t.file, folder / t.file) for folder, group in (
+            (scenario.model.path, schema.MODEL_TABLES), (scenario.path, schema.SCENARIO_TABLES)) for t in group}
+    files = kept_inputs(scenario.path / "scenario.yaml", scenario.model.path / "model.yaml", tables)
+    return {f"inputs/{rel}": f for rel, f in files.items() if f.is_file()}
+
+
+def kept_inputs(scenario_yaml: K, model_yaml: K, tables: dict[str, tuple[str, K]]) -> dict[str, K]:
+    """The inputs of a run as a result folder keeps them under ``inputs/`` (``scenario/scenario.yaml``,
+    ``model/model.yaml``, ``model/nodes.csv``, ...), each a file or its text, in the order they are hashed:
+    the two YAML files, then the tables by table name (``tables``: name -> (file name, file or text); a
+    workbook holding several tables once, at its first table)."""
+    model_tables = {t.name for t in schema.MODEL_TABLES}
+    files = {"scenario/scenario.yaml": scenario_yaml, "model/model.yaml": model_yaml}
+    for name, (file_name, src) in sorted(tables.items()):
+        files.setdefault(f"{'model' if name in model_tables else 'scenario'}/{file_name}", src)
+    return files
+
+
+def input_sha256(files: dict[str, Path] | dict[str, str]) -> str:
+    """The input SHA-256 a run records (``input_sha256`` of ``summary.json`` and of the ledger's batch):
+    SHA-256 over the file name and bytes of every input, in the order of :func:`kept_inputs` (text as UTF-8,
+    as it is written). The one definition of the digest; ``gxopt/report/recheck/integrity.py`` recomputes it
+    with the standard library alone."""
+    h = hashlib.sha256()
+    for rel, src in files.items():
+        h.update(PurePosixPath(rel).name.encode())
+        h.update(src.read_bytes() if isinstance(src, Path) else src.encode("utf-8"))
+    return h.hexdigest()
 
 
 def input_digest(scenario: Scenario) -> str:
-    """SHA-256 over every input file of the scenario and its model (audit trail of a run)."""
-    h = hashlib.sha256()
-    for f in input_files(scenario).values():
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    """The input SHA-256 of a scenario read from its folders (the audit trail of a run)."""
+    return input_sha256(input_files(scenario))

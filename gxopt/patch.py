@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from gxopt import schema
-from gxopt.errors import InputError, Issue
+from gxopt.errors import InputError, Issue, row_word
 from gxopt.io import RawInputs
 from gxopt.scenario import display_path
 
@@ -192,11 +192,6 @@ def _show(v: object) -> str:
 
 # ----------------------------------------------------------------------------------------------------------
 # rows and cells
-
-
-def row_word(label: str) -> str:
-    """``row`` for a sheet or a Parquet file, ``line`` for CSV (as :class:`gxopt.errors.Issue` prints them)."""
-    return "row" if " sheet " in label or label.endswith(".parquet") else "line"
 
 
 def _cell_at(out: Inputs, name: str, origin: str) -> str:

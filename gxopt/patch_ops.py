@@ -281,23 +281,13 @@ def _op_scale(out: Inputs, name: str, item: Any, path: str, err: Errors, log: li
                 err.add(f"{path}.{b}", "must be a number", args[b])
                 bad = True
             bounds[b] = x
-    if bad:
-        return
-    mask = _select(out, name, selector or None, path, err, where=where)
-    if mask is None:
+    mask = None if bad else _select(out, name, selector or None, path, err, where=where)
+    given = None if mask is None else _given_cells(out, name, mask, cols, lambda v: pd.to_numeric(v, errors="coerce"),
+                                                   "scale", "a number", path, err)
+    if given is None:
         return
     frame = out.tables[name]
-    for c in cols:
-        if c not in frame.columns:
-            continue
-        cells = frame.loc[mask, c].str.strip()
-        given = cells != ""
-        nums = pd.to_numeric(cells[given], errors="coerce")
-        if nums.isna().any():
-            i = nums[nums.isna()].index[0]
-            err.add(path, f"cannot scale {c}: {_cell_at(out, name, frame.at[i, ORIGIN])} is not a number",
-                    cells[nums[nums.isna()].index[0]])
-            return
+    for c, (_cells, nums) in given.items():
         scaled = nums * factor
         if "min" in bounds:
             scaled = scaled.clip(lower=bounds["min"])
@@ -334,25 +324,16 @@ def _op_shift(out: Inputs, name: str, item: Any, path: str, err: Errors, log: li
         if c not in dates:
             err.add(f"{path}.columns", f"not a date column of {name}; shift one of: " + ", ".join(dates), c)
             bad = True
-    if bad:
-        return
-    mask = _select(out, name, selector or None, path, err, where=where)
-    if mask is None:
+    mask = None if bad else _select(out, name, selector or None, path, err, where=where)
+    given = None if mask is None else _given_cells(
+        out, name, mask, cols, lambda v: pd.to_datetime(v, format="%Y-%m-%d", errors="coerce"), "shift",
+        "a date YYYY-MM-DD", path, err)
+    if given is None:
         return
     frame = out.tables[name]
     offset = pd.DateOffset(**amount)
     moved: dict[tuple[str, str], str] = {}
-    for c in cols:
-        if c not in frame.columns:
-            continue
-        cells = frame.loc[mask, c].str.strip()
-        given = cells != ""
-        parsed = pd.to_datetime(cells[given], format="%Y-%m-%d", errors="coerce")
-        if parsed.isna().any():
-            i = parsed[parsed.isna()].index[0]
-            err.add(path, f"cannot shift {c}: {_cell_at(out, name, frame.at[i, ORIGIN])} is not a date "
-                          "YYYY-MM-DD", cells[i])
-            return
+    for c, (cells, parsed) in given.items():
         shifted = parsed + offset
         if "days" not in amount:  # the last day of a month stays the last day (a period ending 09-30 + 3 months
             ends = parsed.dt.is_month_end  # ends 12-31, not 12-30)
@@ -377,6 +358,27 @@ def _op_shift(out: Inputs, name: str, item: Any, path: str, err: Errors, log: li
     by = " ".join(f"{v:+d} {u}" for u, v in amount.items())
     log.append(f"{path}: {', '.join(cols)} {by} on {int(mask.sum())} row(s) of {name} ({_ids(frame, name, mask)})"
                + note)
+
+
+def _given_cells(out: Inputs, name: str, mask: pd.Series, columns: list[str], parse: Callable[[pd.Series], pd.Series],
+                 verb: str, kind: str, path: str, err: Errors) -> dict[str, tuple[pd.Series, pd.Series]] | None:
+    """Per column of ``columns`` the table has: its non-empty cells in the selected rows, as text and as ``parse``
+    reads them (NaN/NaT = not read). None, with the problem at ``path`` (``cannot VERB column: CELL is not
+    KIND``), when a cell is not read: then nothing is changed."""
+    frame = out.tables[name]
+    given = {}
+    for c in columns:
+        if c not in frame.columns:
+            continue
+        cells = frame.loc[mask, c].str.strip()
+        parsed = parse(cells[cells != ""])
+        unread = parsed.index[parsed.isna()]
+        if len(unread):
+            err.add(path, f"cannot {verb} {c}: {_cell_at(out, name, frame.at[unread[0], ORIGIN])} is not {kind}",
+                    cells[unread[0]])
+            return None
+        given[c] = (cells, parsed)
+    return given
 
 
 OPS: dict[str, Callable[[Inputs, str, Any, str, Errors, list[str]], None]] = {

@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +100,33 @@ def read_result_tables(root: Path, names: tuple[str, ...]) -> dict[str, pd.DataF
     return out
 
 
-def check_out_dir(out: Path, marker: str = RESULT_MARKER, kind: str = "gxopt result folder") -> None:
-    """The one guard of every output folder: a non-empty folder without ``marker`` is never overwritten."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).is_file())):
+def check_out_dir(out: Path, marker: str = RESULT_MARKER, kind: str = "gxopt result folder", *,
+                  reads: Iterable[Path] = (), marker_kind: str | None = None) -> None:
+    """The one guard of every output folder, run before any work: a non-empty folder without the file
+    ``marker`` is never overwritten (with ``marker_kind``, the marker must be JSON whose ``kind`` is that), and
+    ``out`` is never one of the folders a command ``reads`` nor inside one."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_marker(out / marker, marker_kind))):
         msg = f"{out}: exists and is not a {kind} (no {marker}); refusing to overwrite it - choose another --out"
         raise OutputError(msg)
+    for d in reads:
+        try:
+            inside = d.exists() and (out.resolve() == d.resolve() or d.resolve() in out.resolve().parents)
+        except OSError:
+            continue
+        if inside:
+            msg = f"{out}: is (inside) the folder {d} it reads; choose another --out"
+            raise OutputError(msg)
+
+
+def _is_marker(file: Path, kind: str | None) -> bool:
+    if not file.is_file():
+        return False
+    if kind is None:
+        return True
+    try:
+        return json.loads(file.read_text(encoding="utf-8")).get("kind") == kind
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, OSError):
+        return False
 
 
 @contextlib.contextmanager

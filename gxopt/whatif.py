@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -30,10 +29,10 @@ import yaml
 
 from gxopt import schema
 from gxopt.checks import RELIED_ON, check_scenario, table_of
-from gxopt.errors import InputError, Issue, OutputError
+from gxopt.errors import InputError, Issue
 from gxopt.graph import build_graph
-from gxopt.io import RawInputs, RawTable, parse_inputs, read_raw
-from gxopt.resultdir import RESULT_MARKER, atomic_dir, write_results
+from gxopt.io import RawInputs, RawTable, input_sha256, kept_inputs, parse_inputs, read_raw
+from gxopt.resultdir import atomic_dir, check_out_dir, write_results
 from gxopt.patch import MODEL_TABLES, ORIGIN, TABLES, Inputs, Patch, load_patch
 from gxopt.patch_ops import apply
 from gxopt.pipeline import prepare, run
@@ -148,9 +147,8 @@ def explain(issue: Issue, inputs: Inputs, patch_label: str) -> Issue:
     name = _table_labels(inputs).get(issue.file)
     if name is None:
         return issue
-    base_file = inputs.labels[name]
-    patched = (f"{patch_label} applied to {base_file}" if base_file.endswith(".parquet")  # a Parquet record
-               else f"{base_file} as patched by {patch_label}")  # is a row, as Issue prints it for *.parquet
+    # one wording for every format; it ends with the base label, so Issue names the place as in the base
+    patched = f"{patch_label} applied to {inputs.labels[name]}"  # (CSV line, sheet row, Parquet record as row)
     frame = inputs.tables[name]
     pos = None if issue.row is None else issue.row - 2
     if pos is None or not 0 <= pos < len(frame):
@@ -175,19 +173,15 @@ def _table_labels(inputs: Inputs) -> dict[str, str]:
 
 def input_texts(inputs: Inputs, note: str = "") -> dict[str, str]:
     """The patched inputs as files: ``model/model.yaml``, ``scenario/scenario.yaml`` (``model: ../model``,
-    headed by ``note``) and one CSV per table, keyed by their place under a result folder's ``inputs/``."""
+    headed by ``note``) and one CSV per table, keyed by their place under a result folder's ``inputs/`` in the
+    order :func:`gxopt.io.input_sha256` hashes them (the digest of the copy is the one its rerun records)."""
     settings = {"model": "../model"} | {k: v for k, v in inputs.settings.items() if k != "model"}
     head = f"# what-if: base {inputs.base} patched by {', '.join(inputs.patches)}\n" if inputs.patches else ""
     head += "".join(f"# {line}\n" for line in note.splitlines())
-    texts = {"scenario/scenario.yaml": head + yaml.safe_dump(_plain_dates(settings), sort_keys=False,
-                                                             allow_unicode=True),
-             "model/model.yaml": inputs.model_yaml}
-    for name in TABLES:
-        if name in inputs.present:
-            folder = "model" if name in MODEL_TABLES else "scenario"
-            texts[f"{folder}/{TABLES[name].file}"] = inputs.tables[name].drop(columns=ORIGIN).to_csv(
-                index=False, lineterminator="\n")
-    return texts
+    scenario_yaml = head + yaml.safe_dump(_plain_dates(settings), sort_keys=False, allow_unicode=True)
+    tables = {name: (TABLES[name].file, frame.drop(columns=ORIGIN).to_csv(index=False, lineterminator="\n"))
+              for name, frame in inputs.tables.items() if name in inputs.present}
+    return kept_inputs(scenario_yaml, inputs.model_yaml, tables)
 
 
 def _plain_dates(v: Any) -> Any:
@@ -203,25 +197,6 @@ def _plain_dates(v: Any) -> Any:
         except ValueError:
             return v
     return v
-
-
-def input_sha256(texts: dict[str, str]) -> str:
-    """The input SHA-256 of the written copy, as :func:`gxopt.io.input_digest` computes it when the copy is run:
-    scenario.yaml, model.yaml, then the tables by name (file name and bytes of each)."""
-    by_table = {t.file: n for n, t in TABLES.items()}
-    tables = sorted((k for k in texts if Path(k).name in by_table), key=lambda k: by_table[Path(k).name])
-    h = hashlib.sha256()
-    for rel in ["scenario/scenario.yaml", "model/model.yaml", *tables]:
-        h.update(Path(rel).name.encode())
-        h.update(texts[rel].encode("utf-8"))
-    return h.hexdigest()
-
-
-def _check_out(out: Path, marker: str, kind: str) -> None:
-    """Fail early (before any work) on an output folder :func:`gxopt.resultdir.atomic_dir` would refuse."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / marker).exists())):
-        msg = (f"{out}: exists and is not a {kind} (no {marker}); refusing to overwrite it - choose another --out")
-        raise OutputError(msg)
 
 
 def _named(patched: Inputs, p: Patch, base_dir: str | os.PathLike[str]) -> Inputs:
@@ -256,7 +231,7 @@ def apply_patch(base_dir: str | os.PathLike[str], patch: Patch | dict[str, Any] 
     patched, log = apply(read_base(base_dir), p)
     patched = _named(patched, p, base_dir)
     out = Path(out_dir)
-    _check_out(out, PATCH_FILE, "patched scenario folder")
+    check_out_dir(out, PATCH_FILE, "patched scenario folder")
     with atomic_dir(out, PATCH_FILE) as tmp:
         for rel, text in input_texts(patched, _note(p, log)).items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -287,7 +262,7 @@ def whatif(base_dir: str | os.PathLike[str], patch_path: Patch | dict[str, Any] 
     t_patch = time.perf_counter() - t0
     out = None if out_dir is None else Path(out_dir)
     if out is not None:
-        _check_out(out, RESULT_MARKER, "gxopt result folder")
+        check_out_dir(out)
     say("validate the patched scenario")
     scenario = load_patched(patched, p.label, computed=False)
     t_valid = time.perf_counter() - t0 - t_patch

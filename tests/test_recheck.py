@@ -568,6 +568,23 @@ def test_input_digest_is_gxopt_s(pack_of: Callable[[str], Path]) -> None:
         assert summary["input_sha256"] not in input_digests(pack, "../../models/elsewhere").values()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "book", "xlsx", "parquet", "what-if"])
+def test_input_digest_is_gxopt_s_in_every_format(fmt: str, tmp_path: Path) -> None:
+    """recheck/ (standard library only) reproduces the input_sha256 gxopt records (gxopt/io.py::input_sha256)
+    from a result folder's inputs/, whatever format the tables were read from, and for a what-if's kept copy."""
+    from gxopt.whatif import whatif
+    from tests.format_support import copy_as
+
+    src = REPO / "scenarios" / "jisf-case-study"
+    out = tmp_path / "result"
+    if fmt == "what-if":
+        whatif(src, {"orders": {"scale": [{"column": "premium", "factor": 2}]}}, out)
+    else:
+        gxopt.run(src if fmt == "csv" else copy_as(src, tmp_path / "base", fmt), out=out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["input_sha256"] in input_digests(out, summary["settings"]["model"]).values()
+
+
 def test_the_pack_s_recheck_imports_the_standard_library_only(pack_of: Callable[[str], Path]) -> None:
     """The pack holds every module of gxopt.report.recheck (source only) and they import nothing but the
     standard library and each other (relative imports), so plain Python runs them."""

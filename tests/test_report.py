@@ -224,6 +224,38 @@ def test_draft_certificates_html_and_pdf_carry_every_required_item(which: str, r
         assert (c.basis_cfp, c.rep_term, c.claimed_cfp) == pytest.approx((o.basis_cfp, o.rep_term, o.claimed_cfp))
 
 
+def test_what_if_drafts_are_never_certifiable(make, spec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A draft of a what-if run (allow_unverified: true, or a patched run) is never certifiable, even when every
+    line comes from a third-party verified pool, and says why; a plain run's drafts from verified pools are.
+    recheck/ agrees (a draft's certifiable flag: verified lines, and not a what-if)."""
+    from gxopt.whatif import whatif
+
+    plain = make(spec)
+    spec["scenario.yaml"]["allow_unverified"] = True
+    gxopt.run(plain, out=tmp_path / "plain")
+    gxopt.run(make(spec), out=tmp_path / "unverified")
+    whatif(plain, {"orders": {"scale": [{"column": "premium", "factor": 2}]}}, tmp_path / "patched")
+    for name, certifiable, why in (("plain", True, ""), ("unverified", False, "allow_unverified: true"),
+                                   ("patched", False, "its inputs are the base patched by <patch>")):
+        orders = pd.read_csv(tmp_path / name / "orders.csv")
+        assert orders.loc[orders["reps_t"] > 0, "certifiable"].all(), name  # every line from a verified pool
+        report = build_report(tmp_path / name, tmp_path / f"{name}-report")
+        certs = json.loads((report / "certificates" / "certificates.json").read_text())["certificates"]
+        assert [c["order_id"] for c in certs] == ["O1"]
+        assert certs[0]["certifiable"] is certifiable and certs[0]["verified"] is True, name
+        html, _ = html_of(report / "certificates" / "DRAFT-O1.html")
+        assert "The REPs on this certificate were verified by a third party" in html
+        notes = json.loads((report / "report.json").read_text())["notes"]
+        if certifiable:
+            assert "can never be issued" not in html and not any("what-if" in n for n in notes)
+        else:
+            assert "This draft can never be issued: what-if run: " in html and why in html, name
+            assert any(n.startswith("what-if run: ") and why in n and "none of these drafts can ever be issued" in n
+                       for n in notes), notes
+        out = _run_recheck(report / "verifier-pack")
+        assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_case_study_certificate_numbers_and_figure3(case: tuple[Path, Path]) -> None:
     certs = pd.read_csv(case[1] / "certificates" / "certificates.csv").set_index("order_id")
     a = certs.loc["A-001"]  # 8.1.1: Residual 3.0, Allocated 0.7, 230,000 t-CO2e on 100,000 t

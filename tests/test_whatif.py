@@ -171,6 +171,21 @@ def test_bad_patch_names_file_line_key_and_rule(make, spec: dict[str, Any], tmp_
     assert not (tmp_path / "out").exists()  # nothing written for a patch that does not fit
 
 
+def test_scale_and_shift_name_the_base_cell_they_cannot_read(make, spec: dict[str, Any], tmp_path: Path) -> None:
+    spec["orders.csv"][0]["premium"] = "ten"
+    spec["project_periods.csv"][1]["period_end"] = "2026-03-32"
+    with pytest.raises(InputError) as exc:
+        apply(read_base(make(spec)), {"orders": {"scale": [{"column": "premium", "factor": 2}]},
+                                      "project_periods": {"shift": [{"years": 1}]}})
+    scale, shift = exc.value.issues
+    assert (scale.column, scale.value) == ("orders.scale[0]", "ten")
+    assert scale.rule.startswith("cannot scale premium: the base cell at ") and scale.rule.endswith(
+        "orders.csv line 2 is not a number")
+    assert (shift.column, shift.value) == ("project_periods.shift[0]", "2026-03-32")
+    assert shift.rule.startswith("cannot shift period_end: the base cell at ") and shift.rule.endswith(
+        "project_periods.csv line 3 is not a date YYYY-MM-DD")
+
+
 def test_every_problem_of_a_patch_is_listed(make, spec: dict[str, Any], tmp_path: Path) -> None:
     patch = _patch_file(tmp_path, "projects: {remove: [NOPE]}\norders: {scale: [{column: premium, factor: x}]}\n"
                                   "nodes: {remove: [Z]}\n")
@@ -189,7 +204,8 @@ def test_engine_errors_point_at_base_line_or_patch_key(make, spec: dict[str, Any
         apply_patch(base, patch, tmp_path / "out")
     by_col = {i.column: i for i in exc.value.issues}
     unc = by_col["uncertainty"]
-    assert unc.file.endswith("project_periods.csv as patched by " + str(patch)) and unc.row == 3  # EAF: base line 3
+    assert unc.file.startswith(f"{patch} applied to ") and unc.file.endswith("project_periods.csv")
+    assert unc.row == 3  # EAF: base line 3
     assert "project_periods.change[0], project_periods.scale[0]" in unc.rule and unc.value == "1.4"
     prod = by_col["product_id"]
     assert prod.file == f"{patch}, orders.add[0]" and prod.row is None and "unknown product" in prod.rule
@@ -278,6 +294,23 @@ def test_output_folder_safety_and_missing_patch(make, spec: dict[str, Any], tmp_
     assert (precious / "thesis.txt").read_text() == "keep me"
     with pytest.raises(InputError, match="patch file not found"):
         load_patch(tmp_path / "nope.yaml")
+
+
+def test_a_folder_named_like_the_marker_is_no_marker(make, spec: dict[str, Any], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one output guard (gxopt/resultdir.py::check_out_dir) wants the marker as a file, and refuses before
+    any work, not when the result is written."""
+    fake = tmp_path / "fake"
+    (fake / "summary.json").mkdir(parents=True)
+    (fake / "summary.json" / "x").write_text("keep me")
+
+    def no_run(*_a: Any, **_k: Any) -> None:
+        raise AssertionError("ran before the output folder was checked")
+
+    monkeypatch.setattr("gxopt.whatif.run_patched", no_run)
+    with pytest.raises(OutputError, match="not a gxopt result folder"):
+        whatif(make(spec), {"orders": {"scale": [{"column": "premium", "factor": 2}]}}, fake)
+    assert (fake / "summary.json" / "x").read_text() == "keep me"
 
 
 def test_whatif_command_prints_base_against_whatif(tmp_path: Path) -> None:
@@ -373,9 +406,10 @@ def test_a_whatif_on_a_workbook_or_parquet_base_equals_the_csv_whatif(fmt: str, 
     pd.testing.assert_frame_equal(rerun.allocations, res.allocations)
 
 
-@pytest.mark.parametrize(("fmt", "file", "row", "word"), [
-    ("csv", "project_periods.csv as patched by {p}", 3, "line"),
-    ("book", "scenario.xlsx sheet project_periods as patched by {p}", 3, "row"),  # Excel row 3 (header = row 1)
+@pytest.mark.parametrize(("fmt", "file", "row", "word"), [  # one wording in every format: "PATCH applied to BASE"
+    ("csv", "{p} applied to {base}/project_periods.csv", 3, "line"),
+    ("book", "{p} applied to {base}/scenario.xlsx sheet project_periods", 3, "row"),  # Excel row 3 (header = row 1)
+    ("xlsx", "{p} applied to {base}/project_periods.xlsx sheet project_periods", 3, "row"),
     ("parquet", "{p} applied to {base}/project_periods.parquet", 2, "row"),  # record 2
 ])
 def test_an_issue_in_a_patched_row_names_the_base_row_and_the_patch_key(

@@ -31,19 +31,18 @@ def _at(value: np.ndarray, bound: np.ndarray, tol: float) -> np.ndarray:
     return out
 
 
+def _fixed(value: np.ndarray, lo: np.ndarray, up: np.ndarray, price: np.ndarray,
+           tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the non-fixed columns (or rows) at a bound with |reduced cost| (or |dual|) > ``tol``, and
+    the bound each is fixed at (the lower one when both are met)."""
+    live = (lo < up) & (np.abs(price) > tol)
+    at_lo = live & _at(value, lo, tol)
+    at_up = live & _at(value, up, tol) & ~at_lo
+    pos = np.flatnonzero(at_lo | at_up)
+    return pos, np.where(at_lo, lo, up)[pos].astype(float)
+
+
 def restrict(x: np.ndarray, col_lo: np.ndarray, col_up: np.ndarray, rc: np.ndarray, act: np.ndarray,
              row_lo: np.ndarray, row_up: np.ndarray, dual: np.ndarray, tol: float) -> Face:
     """What to fix after a stage: non-fixed columns/rows at a bound with |reduced cost| or |dual| > ``tol``."""
-    free_c = col_lo < col_up
-    nz_c = np.abs(rc) > tol
-    lo_c, up_c = free_c & nz_c & _at(x, col_lo, tol), free_c & nz_c & _at(x, col_up, tol)
-    up_c &= ~lo_c
-    cols = np.flatnonzero(lo_c | up_c)
-    col_value = np.where(lo_c, col_lo, col_up)[cols]
-    free_r = row_lo < row_up
-    nz_r = np.abs(dual) > tol
-    lo_r, up_r = free_r & nz_r & _at(act, row_lo, tol), free_r & nz_r & _at(act, row_up, tol)
-    up_r &= ~lo_r
-    rows = np.flatnonzero(lo_r | up_r)
-    row_value = np.where(lo_r, row_lo, row_up)[rows]
-    return Face(cols, col_value.astype(float), rows, row_value.astype(float))
+    return Face(*_fixed(x, col_lo, col_up, rc, tol), *_fixed(act, row_lo, row_up, dual, tol))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from gxopt.report.data import GUIDELINE, ReportData, load
 from gxopt.report.files import write_csv
 from gxopt.report.index_page import KIND, MARKER
 from gxopt.report.pact_extension import DEFAULT_SCHEMA_URL, schema_url
-from gxopt.resultdir import atomic_dir
+from gxopt.resultdir import atomic_dir, check_out_dir
 
 
 def build_report(result_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
@@ -35,39 +34,15 @@ def build_report(result_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
     src = Path(result_dir)
     out = Path(out_dir)
     schema = schema_url(pact_base_url)
-    _check_out(src, out)
+    check_out_dir(out, MARKER, KIND + " folder", reads=[src], marker_kind=KIND)
     data = load(src, db_url)
     try:
-        with atomic_dir(out, marker=MARKER) as tmp:
+        with atomic_dir(out, MARKER, KIND + " folder") as tmp:
             _write_all(data, tmp, schema)
     except OSError as exc:
         msg = f"{out}: cannot write the report there ({exc.strerror})"
         raise OutputError(msg) from None
     return out
-
-
-def _check_out(src: Path, out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        msg = f"{out}: exists and is not a folder; choose another --out"
-        raise OutputError(msg)
-    if out.exists() and any(out.iterdir()):
-        marker = out / MARKER
-        ok = False
-        if marker.is_file():
-            try:
-                ok = json.loads(marker.read_text(encoding="utf-8")).get("kind") == KIND
-            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                ok = False
-        if not ok:
-            msg = (f"{out}: exists and is not a gxopt report folder (no {MARKER}); refusing to overwrite it - "
-                   "choose another --out")
-            raise OutputError(msg)
-    try:
-        if src.exists() and (out.resolve() == src.resolve() or src.resolve() in out.resolve().parents):
-            msg = f"{out}: the report cannot be written into the result folder it reads; choose another --out"
-            raise OutputError(msg)
-    except OSError:
-        pass
 
 
 def _ctx(data: ReportData) -> dict[str, Any]:

@@ -107,8 +107,9 @@ class Certificate:
     voided_at: str = ""
     void_reason: str = ""
     digest: str = ""
-    certifiable: bool = True
+    certifiable: bool = True  # may be issued: every line verified, and not from a what-if run
     not_certifiable_reason: str = ""
+    verified: bool = True  # every REP line is from a third-party verified pool (6.8)
     transfers: list[dict[str, Any]] = field(default_factory=list)
     basis_cfp: float | None = None
     stated_claimed_cfp: float | None = None

@@ -40,6 +40,7 @@ def write(data: ReportData, root: Path, generated: str, schema: str) -> tuple[li
                "gx_tonnage_t": c.gx_tonnage_t, "reduction_achieved_t": c.reduction_t, "claimed_cfp": c.claimed_cfp,
                "site_link": lz["site_link"], "issued_at": c.issued_at or None, "voided_at": c.voided_at or None,
                "void_reason": c.void_reason or None, "digest": c.digest or None, "certifiable": c.certifiable,
+               "verified": c.verified,
                "allocated_above_general": c.allocated_above_general, "warnings": "; ".join(c.warnings) or None,
                "html": f"certificates/{c.slug}.html", "pdf": f"certificates/{c.slug}.pdf"}
         for ln in c.lines:

@@ -98,7 +98,7 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
     recorded = ("; ".join(verifiers) if verifiers else "no verifier is recorded for its REP lines")
     out.append(("Third-party verification (6.8, 7.4, 8.4)",
                 ("The REPs on this certificate were verified by a third party under ISO 14064-3:2019: " + recorded
-                 if c.certifiable else
+                 if c.verified else
                  "NOT all REPs on this draft are third-party verified (6.8), so it can never be issued; verifiers "
                  "recorded: " + recorded)
                 + " (verifier and verification statement on each REP line, from the projects' records)."))

@@ -19,10 +19,9 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
     al = tables["allocations"]
     projects = project_facts(s)
     served = orders[orders["reps_t"] > 0].sort_values("order_id")
-    what_if = bool(summary.get("what_if"))
+    what_if = what_if_reason(summary)
     if what_if:
-        notes.append("what-if run (allow_unverified: true): unverified REPs may feed orders; none of these "
-                     "drafts can ever be issued (6.8)")
+        notes.append(f"{what_if}: none of these drafts can ever be issued")
     out = []
     for o in served.itertuples():
         facts = product_facts(o.product_id, s, tables)
@@ -38,11 +37,8 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
                               gases=gases_included(r.gas, r.gases),
                               product_site=facts.get("crude_steel_site", ""),
                               raises_scrap_use=bool(pf.get("raises_scrap_use"))))
-        certifiable = bool(o.certifiable)
-        reason = ""
-        if not certifiable:
-            reason = ("what-if run: unverified REPs (6.8)" if what_if
-                      else "some REPs come from pools that are not third-party verified (6.8)")
+        verified = bool(o.certifiable)  # every line from a third-party verified pool
+        reason = what_if or ("" if verified else "some REPs come from pools that are not third-party verified (6.8)")
         out.append(Certificate(
             certificate_id=f"DRAFT-{o.order_id}", status="draft", method=o.method, order_id=o.order_id,
             customer=o.customer, product_id=o.product_id, tonnage_t=float(o.tonnage_t), reps_t=float(o.reps_t),
@@ -50,6 +46,19 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
             allocated_cfp=opt_float(o.allocated_cfp), alpha=float(o.alpha), gx_tonnage_t=float(o.gx_tonnage_t),
             lines=lines, product=facts,
             delivery_date=o.delivery_date.strftime("%Y-%m-%d") if not missing(o.delivery_date) else "",
-            certifiable=certifiable, not_certifiable_reason=reason, basis_cfp=opt_float(o.basis_cfp),
+            verified=verified, certifiable=not reason, not_certifiable_reason=reason, basis_cfp=opt_float(o.basis_cfp),
             stated_claimed_cfp=opt_float(o.claimed_cfp)))
     return out
+
+
+def what_if_reason(summary: dict[str, Any]) -> str:
+    """Why the run of ``summary`` is a what-if, whose drafts are never certifiable ("" for a plan that may be
+    issued): unverified REPs allowed (``what_if``, 6.8) or inputs patched (``patch``, a hypothetical)."""
+    why = []
+    if summary.get("what_if"):
+        why.append("unverified REPs may feed orders (allow_unverified: true, 6.8)")
+    patch = summary.get("patch")
+    if patch:
+        what = patch.get("patch") if isinstance(patch, dict) else None
+        why.append(f"its inputs are the base patched by {what}" if what else "its inputs are patched")
+    return "what-if run: " + "; ".join(why) if why else ""

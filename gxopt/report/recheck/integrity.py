@@ -92,7 +92,7 @@ def _table_file(pack: Path, folder: str, name: str) -> Path | None:
 
 
 def input_digests(pack: Path, model_line: str | None) -> dict[str, str]:
-    """The SHA-256 gxopt records as ``input_sha256`` (``gxopt/io.py::input_digest``), from ``inputs/``.
+    """The SHA-256 gxopt records as ``input_sha256`` (``gxopt/io.py::input_sha256``), from ``inputs/``.
 
     gxopt hashes, in order, the name and bytes of scenario.yaml, model.yaml and each table file. The pack's
     scenario.yaml differs from the file the run read in one line: ``model:`` points at ``../model`` (so
