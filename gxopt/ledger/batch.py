@@ -117,9 +117,10 @@ def _issue_run(conn: sa.Connection, orders: pd.DataFrame, lines: pd.DataFrame, o
                batch_id: str) -> list[str]:
     """One certificate per order with lines, in order id order, written in bulk chunks."""
     ids = np.unique(lines["order_id"].to_numpy(object)) if len(lines) else np.zeros(0, object)
-    rows = orders[orders["order_id"].isin(ids)].sort_values("order_id")[
-        ["order_id", "method", "customer", "product_id", "tonnage_t", "general_cfp", "residual_cfp",
-         "allocated_cfp", "alpha", "gx_tonnage_t", *certs.OPTIONAL_CERT_FIELDS]].to_dict("records")
+    cols = ["order_id", "method", "customer", "product_id", "tonnage_t", "general_cfp", "residual_cfp",
+            "allocated_cfp", "alpha", "gx_tonnage_t", *certs.OPTIONAL_CERT_FIELDS]
+    sel = orders[orders["order_id"].isin(ids)].sort_values("order_id")
+    rows = [dict(zip(cols, v)) for v in zip(*(sel[c].to_numpy(object) for c in cols))]
     lines = lines.sort_values("order_id", kind="stable")
     line_order = lines["order_id"].to_numpy(object)
     cuts = sorted(set(range(0, len(rows), CHUNK)) | {len(rows) // 2, len(rows)})

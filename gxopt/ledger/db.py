@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import operator
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,12 +169,13 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
         return
     cols = list(rows[0])
     procs = [(i, p) for i, c in enumerate(cols) if (p := table.c[c].type.bind_processor(conn.dialect)) is not None]
-    data = []
-    for r in rows:
-        values = [r[c] for c in cols]
-        for i, p in procs:
-            values[i] = p(values[i])
-        data.append(values)
+    take = operator.itemgetter(*cols)
+    data = [take(r) for r in rows] if len(cols) > 1 else [(r[cols[0]],) for r in rows]
+    if procs:
+        data = [list(v) for v in data]
+        for values in data:
+            for i, p in procs:
+                values[i] = p(values[i])
     names = ", ".join(cols)
     if conn.dialect.name == "postgresql":
         cur = conn.connection.driver_connection.cursor()  # the same connection, so the same transaction
@@ -182,4 +184,4 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, objec
                 copy.write_row(values)
         return
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})",
-                         [tuple(v) for v in data])
+                         [tuple(v) for v in data] if procs else data)
