@@ -1,4 +1,5 @@
-"""Command line: ``gxopt run``, ``gxopt validate``, ``gxopt schema``.
+"""Command line: ``gxopt run``, ``validate``, ``schema``, ``quote``, ``report``, ``whatif``, ``compare``, ``sweep``;
+the ledger's commands are in :mod:`gxopt.ledger_cli`, what they share in :mod:`gxopt.cli_common`.
 
 Exit codes: 0 success; 2 bad input, unsafe output folder or a change the ledger's rules refuse (every
 problem listed, no traceback); 3 the solver found no proven optimum; 4 the independent verification
@@ -15,56 +16,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from gxopt import __version__
-from gxopt.errors import GxoptError, InputError, Issue
+from gxopt.errors import InputError, Issue
+
+from gxopt.cli_common import _fail, _guarded, err, out
+from gxopt.ledger_cli import attribute_app, batch, ledger_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gxopt: allocate verified emission reductions (REPs) to orders under the JISF GX Steel "
                        "Guidelines v4.1 (GX Mass Balance and GX Allocation).")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
-
-EXIT_INPUT, EXIT_TAMPER, EXIT_INTERNAL = InputError.exit_code, 6, 1  # the others are carried by the error classes
-ledger_app = typer.Typer(no_args_is_help=True, help="The ledger: verify, export, void, balances.")
-attribute_app = typer.Typer(no_args_is_help=True, help="Downstream attribute certificates (7.5).")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(attribute_app, name="attribute")
-DbOption = Annotated[str, typer.Option("--db", help="Ledger database URL: sqlite:///gx.db or postgresql+psycopg://...")]
-
-
-def _fail(exc: BaseException) -> typer.Exit:
-    """Print ``exc`` in plain words and return its exit code (carried by the error class; 1 = internal)."""
-    if isinstance(exc, InputError):
-        err.print(f"[bold red]error:[/] {len(exc.issues)} problem(s) in the inputs:")
-        for issue in exc.issues:
-            err.print(f"  - {issue}", markup=False, soft_wrap=True)  # never fold a file name
-        return typer.Exit(exc.exit_code)
-    if isinstance(exc, GxoptError):
-        err.print(f"[bold red]{exc.headline}:[/] ", end="")
-        err.print(str(exc), markup=False, soft_wrap=True)
-        return typer.Exit(exc.exit_code)
-    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-              "Set GXOPT_DEBUG=1 to see the traceback.")
-    return typer.Exit(EXIT_INTERNAL)
-
-
-def _guarded(fn):  # type: ignore[no-untyped-def]
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except (GxoptError, Exception) as exc:
-            if os.environ.get("GXOPT_DEBUG"):
-                raise
-            raise _fail(exc) from None
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
-    return wrapper
 
 
 @app.command()
@@ -172,43 +136,6 @@ def version() -> None:
 
 @app.command()
 @_guarded
-def batch(
-    scenario: Annotated[Path, typer.Argument(help="Scenario folder (holds scenario.yaml).")],
-    db: DbOption = "sqlite:///gx.db",
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another batch to finish.")] = 60.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-) -> None:
-    """Nightly batch: credit verified pools, expire lapsed REPs, allocate open orders, issue certificates.
-
-    All in one transaction: a killed batch leaves the ledger as it was; a rerun issues nothing new.
-    """
-    from gxopt.ledger.batch import batch as run_batch
-
-    if quiet:
-        summary = run_batch(scenario, db, wait=wait)
-    else:
-        with err.status("gxopt batch") as status:
-            summary = run_batch(scenario, db, wait=wait, progress=lambda m: status.update(f"gxopt batch: {m}"))
-    if quiet:
-        return
-    tab = Table(title=f"Batch {summary['batch_id'][:12]} - {summary['scenario']} as of {summary['as_of']}",
-                show_header=False, show_edge=False)
-    tab.add_column("", style="bold")
-    tab.add_column("", justify="right")
-    for label, key in (("pools credited", "pools_credited"), ("pools adjusted", "pools_adjusted"),
-                       ("REPs expired, t-CO2e", "expired_t"), ("open orders", "open_orders"),
-                       ("certificates issued", "certificates_issued"), ("REPs issued, t-CO2e", "reps_issued_t"),
-                       ("value", "value")):
-        v = summary[key]
-        tab.add_row(label, f"{v:,.3f}" if isinstance(v, float) else f"{v:,}")
-    if summary["first_certificate"]:
-        tab.add_row("certificates", f"{summary['first_certificate']} .. {summary['last_certificate']}")
-    tab.add_row("journal head", summary["journal_head"][:16])
-    out.print(tab)
-
-
-@app.command()
-@_guarded
 def quote(
     scenario: Annotated[Path, typer.Argument(help="Scenario folder: its orders are the booked order book.")],
     product: Annotated[str, typer.Option(help="Product id.")],
@@ -283,6 +210,9 @@ def _quote(scenario: Path, req, db: str | None, hold: int | None, tonnage: float
         return q, holds.place(conn, q, req, hold, organization_code(s.model.meta), tonnage)
 
 
+app.command()(batch)
+
+
 @app.command()
 @_guarded
 def report(
@@ -336,93 +266,6 @@ def sweep(
     from gxopt.analysis_cli import sweep_command
 
     sweep_command(base, grid, out_dir, scheduler, console=out)
-
-
-@ledger_app.command("verify")
-@_guarded
-def ledger_verify(db: DbOption) -> None:
-    """Re-check the hash chain, balances and certificates; exit 6 naming the first bad entry."""
-    from gxopt.ledger.audit import audit
-    from gxopt.ledger.db import connect
-
-    with connect(db).connect() as conn:
-        problems = audit(conn)
-    if problems:
-        err.print("[bold red]ledger audit failed:[/]")
-        for p_ in problems:
-            err.print(f"  - {p_}", markup=False)
-        raise typer.Exit(EXIT_TAMPER)
-    out.print("[green]ok[/]: hash chain intact, every balance reconciles with the journal, every certificate "
-              "matches what was issued")
-
-
-@ledger_app.command("export")
-@_guarded
-def ledger_export(db: DbOption, out_dir: Annotated[Path, typer.Option("--out", "-o")]) -> None:
-    """Write journal.csv, balances.csv, certificates.csv, certificate_lines.csv for a verifier."""
-    from gxopt.ledger.audit import export
-    from gxopt.ledger.db import connect
-
-    with connect(db).connect() as conn:
-        summary = export(conn, out_dir)
-    out.print(f"exported {summary['journal_entries']} journal entries, {summary['pools']} pools, "
-              f"{summary['certificates']} certificates to {out_dir}; pools reconcile: {summary['all_pools_reconcile']}")
-    if summary["audit_problems"]:
-        err.print("[bold red]the ledger audit found problems (see summary.json)[/]")
-        raise typer.Exit(EXIT_TAMPER)
-
-
-@ledger_app.command("void")
-@_guarded
-def ledger_void(certificate: str, reason: Annotated[str, typer.Option(help="Why it is voided.")], db: DbOption) -> None:
-    """Void a certificate: its REPs return to their pools by reverse entries."""
-    from gxopt.ledger import certificates as certs
-    from gxopt.ledger.db import connect, writer
-
-    with writer(connect(db), f"void {certificate}") as conn:
-        grams = certs.void(conn, certificate, reason)
-    out.print(f"voided {certificate}: {grams / 1e6:,.6f} t-CO2e returned to their pools")
-
-
-@ledger_app.command("balances")
-@_guarded
-def ledger_balances(db: DbOption) -> None:
-    """Show every pool's credited, issued, reversed, expired and remaining REPs."""
-    import sqlalchemy as sa
-
-    from gxopt.ledger.db import connect
-    from gxopt.ledger.tables import pool_balance
-
-    tab = Table(title="Pool balances, t-CO2e", show_edge=False)
-    for col in ("pool", "credited", "issued", "reversed", "expired", "remaining"):
-        tab.add_column(col, justify="left" if col == "pool" else "right")
-    with connect(db).connect() as conn:
-        for r in conn.execute(sa.select(pool_balance).order_by(pool_balance.c.pool_id)):
-            tab.add_row(r.pool_id, *(f"{v / 1e6:,.3f}" for v in (r.credited_g + r.adjusted_g, r.issued_g,
-                                                                 r.reversed_g, r.expired_g, r.remaining_g)))
-    out.print(tab)
-
-
-@attribute_app.command("transfer")
-@_guarded
-def attribute_transfer(
-    certificate: str,
-    to: Annotated[str, typer.Option("--to", help="Secondary customer.")],
-    reps: Annotated[float, typer.Option("--reps", help="t-CO2e of attributes passed on.")],
-    db: DbOption,
-    from_transfer: Annotated[str | None, typer.Option(help="Pass on from an earlier transfer (chains).")] = None,
-) -> None:
-    """Record a customer's attribute certificate for a secondary customer (7.5).
-
-    Only reduction certificates (GX Mass Balance) can pass attributes on; a CFP certificate (GX Allocation)
-    is refused with exit 2 (7.5, 8.5), and nothing is written.
-    """
-    from gxopt.ledger import certificates as certs
-    from gxopt.ledger.db import connect, writer
-
-    with writer(connect(db), f"transfer {certificate}") as conn:  # a refusal: exit 2, one plain line (_fail)
-        tid = certs.transfer(conn, certificate, to, reps, from_transfer)
-    out.print(f"recorded attribute transfer {tid}: {reps:,.6f} t-CO2e to {to}")
 
 
 def main() -> None:

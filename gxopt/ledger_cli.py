@@ -1,0 +1,138 @@
+"""The commands on the ledger: ``gxopt batch``, ``gxopt ledger verify|export|void|balances`` and
+``gxopt attribute transfer`` (registered on the main app in gxopt/cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gxopt.cli_common import EXIT_TAMPER, DbOption, _guarded, err, out
+
+ledger_app = typer.Typer(no_args_is_help=True, help="The ledger: verify, export, void, balances.")
+attribute_app = typer.Typer(no_args_is_help=True, help="Downstream attribute certificates (7.5).")
+
+
+@_guarded
+def batch(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder (holds scenario.yaml).")],
+    db: DbOption = "sqlite:///gx.db",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another batch to finish.")] = 60.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Nightly batch: credit verified pools, expire lapsed REPs, allocate open orders, issue certificates.
+
+    All in one transaction: a killed batch leaves the ledger as it was; a rerun issues nothing new.
+    """
+    from gxopt.ledger.batch import batch as run_batch
+
+    if quiet:
+        summary = run_batch(scenario, db, wait=wait)
+    else:
+        with err.status("gxopt batch") as status:
+            summary = run_batch(scenario, db, wait=wait, progress=lambda m: status.update(f"gxopt batch: {m}"))
+    if quiet:
+        return
+    tab = Table(title=f"Batch {summary['batch_id'][:12]} - {summary['scenario']} as of {summary['as_of']}",
+                show_header=False, show_edge=False)
+    tab.add_column("", style="bold")
+    tab.add_column("", justify="right")
+    for label, key in (("pools credited", "pools_credited"), ("pools adjusted", "pools_adjusted"),
+                       ("REPs expired, t-CO2e", "expired_t"), ("open orders", "open_orders"),
+                       ("certificates issued", "certificates_issued"), ("REPs issued, t-CO2e", "reps_issued_t"),
+                       ("value", "value")):
+        v = summary[key]
+        tab.add_row(label, f"{v:,.3f}" if isinstance(v, float) else f"{v:,}")
+    if summary["first_certificate"]:
+        tab.add_row("certificates", f"{summary['first_certificate']} .. {summary['last_certificate']}")
+    tab.add_row("journal head", summary["journal_head"][:16])
+    out.print(tab)
+
+
+@ledger_app.command("verify")
+@_guarded
+def ledger_verify(db: DbOption) -> None:
+    """Re-check the hash chain, balances and certificates; exit 6 naming the first bad entry."""
+    from gxopt.ledger.audit import audit
+    from gxopt.ledger.db import connect
+
+    with connect(db).connect() as conn:
+        problems = audit(conn)
+    if problems:
+        err.print("[bold red]ledger audit failed:[/]")
+        for p_ in problems:
+            err.print(f"  - {p_}", markup=False)
+        raise typer.Exit(EXIT_TAMPER)
+    out.print("[green]ok[/]: hash chain intact, every balance reconciles with the journal, every certificate "
+              "matches what was issued")
+
+
+@ledger_app.command("export")
+@_guarded
+def ledger_export(db: DbOption, out_dir: Annotated[Path, typer.Option("--out", "-o")]) -> None:
+    """Write journal.csv, balances.csv, certificates.csv, certificate_lines.csv for a verifier."""
+    from gxopt.ledger.audit import export
+    from gxopt.ledger.db import connect
+
+    with connect(db).connect() as conn:
+        summary = export(conn, out_dir)
+    out.print(f"exported {summary['journal_entries']} journal entries, {summary['pools']} pools, "
+              f"{summary['certificates']} certificates to {out_dir}; pools reconcile: {summary['all_pools_reconcile']}")
+    if summary["audit_problems"]:
+        err.print("[bold red]the ledger audit found problems (see summary.json)[/]")
+        raise typer.Exit(EXIT_TAMPER)
+
+
+@ledger_app.command("void")
+@_guarded
+def ledger_void(certificate: str, reason: Annotated[str, typer.Option(help="Why it is voided.")], db: DbOption) -> None:
+    """Void a certificate: its REPs return to their pools by reverse entries."""
+    from gxopt.ledger import certificates as certs
+    from gxopt.ledger.db import connect, writer
+
+    with writer(connect(db), f"void {certificate}") as conn:
+        grams = certs.void(conn, certificate, reason)
+    out.print(f"voided {certificate}: {grams / 1e6:,.6f} t-CO2e returned to their pools")
+
+
+@ledger_app.command("balances")
+@_guarded
+def ledger_balances(db: DbOption) -> None:
+    """Show every pool's credited, issued, reversed, expired and remaining REPs."""
+    import sqlalchemy as sa
+
+    from gxopt.ledger.db import connect
+    from gxopt.ledger.tables import pool_balance
+
+    tab = Table(title="Pool balances, t-CO2e", show_edge=False)
+    for col in ("pool", "credited", "issued", "reversed", "expired", "remaining"):
+        tab.add_column(col, justify="left" if col == "pool" else "right")
+    with connect(db).connect() as conn:
+        for r in conn.execute(sa.select(pool_balance).order_by(pool_balance.c.pool_id)):
+            tab.add_row(r.pool_id, *(f"{v / 1e6:,.3f}" for v in (r.credited_g + r.adjusted_g, r.issued_g,
+                                                                 r.reversed_g, r.expired_g, r.remaining_g)))
+    out.print(tab)
+
+
+@attribute_app.command("transfer")
+@_guarded
+def attribute_transfer(
+    certificate: str,
+    to: Annotated[str, typer.Option("--to", help="Secondary customer.")],
+    reps: Annotated[float, typer.Option("--reps", help="t-CO2e of attributes passed on.")],
+    db: DbOption,
+    from_transfer: Annotated[str | None, typer.Option(help="Pass on from an earlier transfer (chains).")] = None,
+) -> None:
+    """Record a customer's attribute certificate for a secondary customer (7.5).
+
+    Only reduction certificates (GX Mass Balance) can pass attributes on; a CFP certificate (GX Allocation)
+    is refused with exit 2 (7.5, 8.5), and nothing is written.
+    """
+    from gxopt.ledger import certificates as certs
+    from gxopt.ledger.db import connect, writer
+
+    with writer(connect(db), f"transfer {certificate}") as conn:  # a refusal: exit 2, one plain line (_fail)
+        tid = certs.transfer(conn, certificate, to, reps, from_transfer)
+    out.print(f"recorded attribute transfer {tid}: {reps:,.6f} t-CO2e to {to}")
