@@ -1,8 +1,10 @@
-"""The commands on the ledger: ``gxopt batch``, ``gxopt ledger verify|export|void|balances`` and
-``gxopt attribute transfer`` (registered on the main app in gxopt/cli.py)."""
+"""The commands on the ledger: ``gxopt batch``, ``gxopt ledger verify|export|void|balances``,
+``gxopt attribute transfer`` and ``gxopt users add|list|disable`` (registered on the main app in gxopt/cli.py)."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,7 @@ from gxopt.cli_common import EXIT_TAMPER, DbOption, _guarded, err, out
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The ledger: verify, export, void, balances.")
 attribute_app = typer.Typer(no_args_is_help=True, help="Downstream attribute certificates (7.5).")
+users_app = typer.Typer(no_args_is_help=True, help="People and systems of the service: roles, tokens, passwords.")
 
 
 @_guarded
@@ -136,3 +139,59 @@ def attribute_transfer(
     with writer(connect(db), f"transfer {certificate}") as conn:  # a refusal: exit 2, one plain line (_fail)
         tid = certs.transfer(conn, certificate, to, reps, from_transfer)
     out.print(f"recorded attribute transfer {tid}: {reps:,.6f} t-CO2e to {to}")
+
+
+@users_app.command("add")
+@_guarded
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="planner, operator, auditor or admin.")],
+    db: DbOption,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read a login password from stdin.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"name", "role", "token"} as JSON.')] = False,
+) -> None:
+    """Create a user with a role; print their API token once (only its salted hash is stored)."""
+    from gxopt.ledger import users
+    from gxopt.ledger.db import connect, writer
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with writer(connect(db), f"add user {name}") as conn:
+        user, token = users.add(conn, name, role, password)
+    if as_json:
+        print(json.dumps({"name": user.name, "role": user.role, "token": token}))
+        return
+    out.print(f"user {user.name} ({user.role}) created; API token (shown only now, keep it safe):")
+    out.print(token, markup=False, soft_wrap=True)
+
+
+@users_app.command("list")
+@_guarded
+def users_list(db: DbOption,
+               as_json: Annotated[bool, typer.Option("--json", help="Print the users as JSON.")] = False) -> None:
+    """Every user with role, state and creation time (never a secret)."""
+    from gxopt.ledger import users
+    from gxopt.ledger.db import connect
+
+    with connect(db).connect() as conn:
+        found = users.listing(conn)
+    if as_json:
+        print(json.dumps([u.__dict__ for u in found]))
+        return
+    tab = Table(title="Users", show_edge=False)
+    for col in ("name", "role", "state", "created"):
+        tab.add_column(col)
+    for u in found:
+        tab.add_row(u.name, u.role, "disabled" if u.disabled else "active", u.created_at)
+    out.print(tab)
+
+
+@users_app.command("disable")
+@_guarded
+def users_disable(name: str, db: DbOption) -> None:
+    """Disable a user: their token and password stop working at once."""
+    from gxopt.ledger import users
+    from gxopt.ledger.db import connect, writer
+
+    with writer(connect(db), f"disable user {name}") as conn:
+        users.disable(conn, name)
+    out.print(f"user {name} disabled")

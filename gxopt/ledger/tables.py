@@ -165,3 +165,17 @@ hold_lines = sa.Table(
     sa.Column("reps_g", sa.BigInteger, nullable=False),
     sa.CheckConstraint("reps_g > 0", name="ck_hold_line_positive"),
 )
+
+ROLES = ("planner", "operator", "auditor", "admin")
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("token_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("token_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.CheckConstraint("role in ('planner','operator','auditor','admin')", name="ck_user_role"),
+)

@@ -1,0 +1,37 @@
+"""People and systems who use the service: a role each, secrets stored only as salted argon2 hashes.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create users."""
+    op.create_table(
+        "users",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("password_hash", sa.Text(), nullable=True),
+        sa.Column("token_id", sa.String(length=32), nullable=False),
+        sa.Column("token_hash", sa.Text(), nullable=False),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.String(length=40), nullable=False),
+        sa.CheckConstraint("role in ('planner','operator','auditor','admin')", name="ck_user_role"),
+        sa.PrimaryKeyConstraint("name"),
+        sa.UniqueConstraint("token_id"),
+    )
+
+
+def downgrade() -> None:
+    """Drop users."""
+    op.drop_table("users")
