@@ -216,6 +216,22 @@ app.command()(batch)
 
 @app.command()
 @_guarded
+def serve(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder whose open orders the service quotes against.")],
+    db: Annotated[str, typer.Option("--db", help="Ledger database URL (SQLite or PostgreSQL).")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """The planners' service: JSON API (OpenAPI at /docs) over the scenario's book and the ledger."""
+    import uvicorn
+
+    from gxopt.service.app import create_app
+
+    uvicorn.run(create_app(scenario, db), host=host, port=port, log_level="info")
+
+
+@app.command()
+@_guarded
 def report(
     result_dir: Annotated[Path, typer.Argument(help="A result folder written by gxopt run.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],

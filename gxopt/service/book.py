@@ -1,0 +1,52 @@
+"""The open order book as the ledger sees it, solved once and kept with its quoter; re-solved when the ledger
+changed (a batch, a hold, a booking, a void — also by another process)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from gxopt.ledger.batch import ledger_view
+from gxopt.ledger.tables import holds, journal_head
+from gxopt.pipeline import RunResult, load, run
+from gxopt.quote import Quoter
+from gxopt.reps import compute_pools
+
+
+def ledger_version(conn: sa.Connection) -> tuple[object, ...]:
+    """What changes whenever the REPs anyone may promise change: the journal head and the holds."""
+    head = conn.execute(sa.select(journal_head.c.seq, journal_head.c.hash)).first()
+    n_holds, n_active = conn.execute(sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((holds.c.status == "active", 1), else_=0)), 0))).one()
+    return (tuple(head) if head else None, int(n_holds), int(n_active))
+
+
+class Book:
+    """One scenario's book against one ledger; :meth:`current` is the quoter of the ledger as it is now."""
+
+    def __init__(self, scenario: str | Path, engine: sa.Engine) -> None:
+        self.scenario = load(scenario)
+        self.pools_now = compute_pools(self.scenario)
+        self.engine = engine
+        self._lock = threading.Lock()
+        self.version: tuple[object, ...] | None = None
+        self.result: RunResult | None = None
+        self.quoter: Quoter | None = None
+        self.solves = 0
+        self.current()
+
+    def current(self) -> Quoter:
+        """The quoter of the ledger as it is now (re-solving the book first if the ledger changed)."""
+        with self.engine.connect() as conn:
+            version = ledger_version(conn)
+            if version == self.version and self.quoter is not None:
+                return self.quoter
+            with self._lock:
+                if version != self.version or self.quoter is None:
+                    self.result = run(ledger_view(conn, self.scenario, self.pools_now))
+                    self.quoter = Quoter(self.result)
+                    self.version = version
+                    self.solves += 1
+        return self.quoter
