@@ -155,8 +155,11 @@ def users_add(
     from gxopt.ledger.db import connect, writer
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    from gxopt.ledger import actions
+
     with writer(connect(db), f"add user {name}") as conn:
         user, token = users.add(conn, name, role, password)
+        actions.record(conn, "command line", "add user", name, {"role": role, "password": password is not None})
     if as_json:
         print(json.dumps({"name": user.name, "role": user.role, "token": token}))
         return
@@ -192,6 +195,9 @@ def users_disable(name: str, db: DbOption) -> None:
     from gxopt.ledger import users
     from gxopt.ledger.db import connect, writer
 
+    from gxopt.ledger import actions
+
     with writer(connect(db), f"disable user {name}") as conn:
         users.disable(conn, name)
+        actions.record(conn, "command line", "disable user", name, {})
     out.print(f"user {name} disabled")

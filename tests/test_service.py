@@ -3,8 +3,16 @@ checked at every route (the matrix is generated from the route table, so a new r
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from fastapi.routing import APIRoute
@@ -17,6 +25,7 @@ from gxopt.ledger.db import connect, writer
 from gxopt.ledger.tables import ROLES
 from gxopt.service.app import create_app, roles_of
 from tests.conftest import REPO
+from tests.ledger_support import BACKENDS, fresh_db
 
 SCEN = REPO / "scenarios" / "jp-steel-fy2026"
 
@@ -39,14 +48,17 @@ RIGHTS = {
     ("GET", "/api/health"): None,  # open: is the service up
     ("GET", "/api/availability"): {"planner", "operator"},
     ("POST", "/api/quotes"): {"planner", "operator"},
+    ("POST", "/api/holds"): {"planner", "operator"},
+    ("GET", "/api/holds"): {"planner", "operator"},
+    ("DELETE", "/api/holds/{hold_id}"): {"planner", "operator"},
 }
 
 
 def _call(client: TestClient, route: APIRoute, token: str | None):  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     method = sorted(route.methods)[0]
-    body = {"product": "HG-HRC-B1", "delivery": "2026-10-01", "method": "mass_balance"} if method == "POST" else None
-    return client.request(method, route.path, headers=headers, json=body)
+    body = {"product": "NOPE", "delivery": "2026-10-01", "method": "mass_balance", "days": 1} if method == "POST" else None
+    return client.request(method, route.path.replace("{hold_id}", "HOLD-NONE"), headers=headers, json=body)
 
 
 def test_every_route_serves_exactly_its_roles(service) -> None:  # type: ignore[no-untyped-def]
@@ -112,32 +124,115 @@ def test_availability_and_a_disabled_token(service) -> None:  # type: ignore[no-
     assert client.get("/openapi.json").status_code == 200
 
 
+@contextlib.contextmanager
+def served(url: str, n: int = 1):  # type: ignore[no-untyped-def]
+    """``n`` real ``gxopt serve`` processes on free loopback ports over one ledger; yields their base URLs."""
+    procs, bases = [], []
+    try:
+        for _ in range(n):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "gxopt", "serve", str(SCEN), "--db", url, "--port", str(port)],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+            bases.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 120
+        for proc, base in zip(procs, bases):
+            while True:
+                try:
+                    httpx.get(f"{base}/api/health", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0]
+                    time.sleep(0.3)
+        yield bases
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.communicate(timeout=30)
+
+
 def test_gxopt_serve_answers_over_http(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The real command: uvicorn on a free loopback port, health and a 401 over the wire, then stopped."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"sqlite:///{tmp_path / 'gx.db'}"
-    proc = subprocess.Popen([sys.executable, "-m", "gxopt", "serve", str(SCEN), "--db", url, "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
-                time.sleep(0.3)
+    with served(f"sqlite:///{tmp_path / 'gx.db'}") as (base,):
+        health = httpx.get(f"{base}/api/health", timeout=5)
         assert health.status_code == 200 and health.json()["scenario"].startswith("Kaigan Steel")
-        assert httpx.get(f"http://127.0.0.1:{port}/api/availability", timeout=5).status_code == 401
+        assert httpx.get(f"{base}/api/availability", timeout=5).status_code == 401
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_simultaneous_holds_never_oversubscribe(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """32 planners hold the same scarce REPs at the same instant (two service processes on PostgreSQL): what is
+    held never exceeds what was available, every refusal says why, and the ledger audit stays clean."""
+    gen = fresh_db(backend, tmp_path)
+    url = next(gen)
+    try:
+        batch(SCEN, url)
+        with writer(connect(url), "test users") as c:
+            toks = [users.add(c, f"p{i}", "planner")[1] for i in range(32)]
+        with served(url, 2 if backend == "postgresql" else 1) as bases:
+            first = {"Authorization": f"Bearer {toks[0]}"}
+            rows = httpx.get(f"{bases[0]}/api/availability", params={"delivery": "2026-10-01"}, headers=first,
+                             timeout=120).json()
+            scarce = next(r for r in rows if r["method"] == "mass_balance" and r["gx_tonnage_t"] > 0)
+            each = scarce["gx_tonnage_t"] / 10  # 32 asks for 3.2 times what there is
+            body = {"product": scarce["product_id"], "delivery": "2026-10-01", "method": "mass_balance",
+                    "days": 2, "tonnage": each}
+            start = threading.Barrier(32)
+
+            def ask(i: int) -> httpx.Response:
+                start.wait()
+                return httpx.post(f"{bases[i % len(bases)]}/api/holds", json=body, timeout=300,
+                                  headers={"Authorization": f"Bearer {toks[i]}"})
+
+            with ThreadPoolExecutor(32) as pool:
+                answers = list(pool.map(ask, range(32)))
+        codes = sorted(a.status_code for a in answers)
+        assert set(codes) <= {201, 409}, [a.text for a in answers if a.status_code not in (201, 409)]
+        held = [a.json() for a in answers if a.status_code == 201]
+        assert 1 <= len(held) <= 10 and sum(h["tonnage_t"] for h in held) <= scarce["gx_tonnage_t"] * (1 + 1e-9)
+        assert all("can be promised" in a.json()["detail"]["reason"] for a in answers if a.status_code == 409)
+        from gxopt.ledger.audit import audit
+
+        with connect(url).connect() as c:
+            assert audit(c) == []
     finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+        next(gen, None)
+
+def _scarce(client: TestClient, auth: dict[str, str]) -> tuple[str, float]:
+    rows = client.get("/api/availability", params={"delivery": "2026-10-01"}, headers=auth).json()
+    r = next(r for r in rows if r["method"] == "mass_balance" and r["gx_tonnage_t"] > 0)
+    return r["product_id"], r["gx_tonnage_t"]
+
+
+def test_holds_belong_to_their_planner_and_operators_see_all(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'gx.db'}"
+    batch(SCEN, url)
+    with writer(connect(url), "test users") as c:
+        tok = {n: users.add(c, n, r)[1] for n, r in (("p1", "planner"), ("p2", "planner"), ("op", "operator"))}
+    client = TestClient(create_app(SCEN, url))
+    auth = {n: {"Authorization": f"Bearer {t}"} for n, t in tok.items()}
+    product, available = _scarce(client, auth["p1"])
+    body = {"product": product, "delivery": "2026-10-01", "method": "mass_balance", "days": 3, "customer": "Acme"}
+    too_much = client.post("/api/holds", json=body | {"tonnage": available * 1.01}, headers=auth["p1"])
+    assert too_much.status_code == 409 and too_much.json()["detail"]["available_t"] == pytest.approx(available)
+    held = client.post("/api/holds", json=body | {"tonnage": available / 2}, headers=auth["p1"])
+    assert held.status_code == 201, held.text
+    h = held.json()
+    assert h["created_by"] == "p1" and h["tonnage_t"] == pytest.approx(available / 2) and h["status"] == "active"
+    # the other half is all that is left, for anyone
+    assert _scarce(client, auth["p2"]) == (product, pytest.approx(available / 2, rel=1e-6))
+    assert [x["hold_id"] for x in client.get("/api/holds", headers=auth["p1"]).json()] == [h["hold_id"]]
+    assert client.get("/api/holds", headers=auth["p2"]).json() == []
+    assert [x["hold_id"] for x in client.get("/api/holds", headers=auth["op"]).json()] == [h["hold_id"]]
+    assert client.delete(f"/api/holds/{h['hold_id']}", headers=auth["p2"]).status_code == 403
+    gone = client.delete(f"/api/holds/{h['hold_id']}", headers=auth["op"])
+    assert gone.status_code == 200 and gone.json()["status"] == "released"
+    assert client.delete(f"/api/holds/{h['hold_id']}", headers=auth["op"]).status_code == 409
+    assert _scarce(client, auth["p2"]) == (product, pytest.approx(available, rel=1e-6))
+    from gxopt.ledger import actions
+
+    with connect(url).connect() as c:
+        done = [(a["user_name"], a["action"]) for a in actions.listing(c)]
+    assert done[:2] == [("op", "release hold"), ("p1", "hold")]

@@ -38,7 +38,7 @@ def held_by_pool(conn: sa.Connection) -> dict[str, int]:
 
 
 def place(conn: sa.Connection, q: Quote, req: QuoteRequest, days: int, org_code: str,
-          tonnage_t: float | None = None) -> str:
+          tonnage_t: float | None = None, created_by: str | None = None) -> str:
     """Hold the REPs of quote ``q`` (or of ``tonnage_t`` of it) for ``days`` days; return the hold id."""
     if days <= 0:
         msg = "--hold needs a positive number of days"
@@ -60,7 +60,7 @@ def place(conn: sa.Connection, q: Quote, req: QuoteRequest, days: int, org_code:
     conn.execute(sa.insert(holds).values(
         hold_id=hold_id, created_at=now(), expires_on=today() + dt.timedelta(days=days), customer=req.customer,
         product_id=req.product_id, method=req.method, delivery_date=req.delivery_date, tonnage_t=t,
-        reps_g=sum(g for _, g in lines), status="active", order_id=None))
+        reps_g=sum(g for _, g in lines), status="active", order_id=None, created_by=created_by))
     conn.execute(sa.insert(hold_lines), [{"hold_id": hold_id, "pool_id": p, "reps_g": g} for p, g in lines])
     return hold_id
 

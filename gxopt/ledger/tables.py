@@ -154,6 +154,7 @@ holds = sa.Table(
     sa.Column("reps_g", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("order_id", sa.String(200)),
+    sa.Column("created_by", sa.String(100)),
     sa.CheckConstraint("status in ('active','converted','lapsed','released')", name="ck_hold_status"),
     sa.CheckConstraint("reps_g > 0", name="ck_hold_positive"),
 )
@@ -178,4 +179,14 @@ users = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.CheckConstraint("role in ('planner','operator','auditor','admin')", name="ck_user_role"),
+)
+
+actions = sa.Table(  # who did what through the service or the users command (REP movements are in the journal)
+    "actions", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("user_name", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(200)),
+    sa.Column("detail", sa.Text, nullable=False),
 )

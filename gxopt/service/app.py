@@ -6,17 +6,22 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gxopt import __version__
 from gxopt.errors import InputError
-from gxopt.ledger.db import connect
+from gxopt.ledger import actions, holds
+from gxopt.ledger.db import LedgerBusy, LedgerError, connect, writer
+from gxopt.ledger.tables import G_PER_T
+from gxopt.ledger.tables import holds as holds_t
 from gxopt.ledger.users import User
 from gxopt.quote import QuoteRequest
 from gxopt.service.auth import TokenCache, allow
 from gxopt.service.book import Book
+from gxopt.settings import organization_code
 
 PLANNING = ("planner", "operator")
 
@@ -64,6 +69,27 @@ class Availability(BaseModel):
     binding: list[str]
 
 
+class HoldBody(QuoteBody):
+    """A quote to hold: all of its promisable tonnage, or ``tonnage`` of it, for ``days`` days."""
+
+    tonnage: float | None = Field(None, gt=0, description="tonnes to hold (default: all that can be promised)")
+    days: int = Field(gt=0, le=365, description="days the REPs stay reserved")
+
+
+class HoldOut(BaseModel):
+    """A hold: REPs reserved for one quoted order until it is booked, released or lapses."""
+
+    hold_id: str
+    product_id: str
+    method: str
+    customer: str | None
+    tonnage_t: float
+    reps_t: float
+    expires: dt.date
+    status: str
+    created_by: str | None
+
+
 class Health(BaseModel):
     """The service is up, on this scenario and ledger."""
 
@@ -88,6 +114,14 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": [
             {"loc": ["body", i.column or ""], "msg": i.rule + (f" ({i.clause})" if i.clause else ""),
              "input": i.value} for i in exc.issues]})
+
+    @app.exception_handler(LedgerBusy)
+    def _busy(_request: Request, exc: LedgerBusy) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
+
+    @app.exception_handler(LedgerError)
+    def _refused(_request: Request, exc: LedgerError) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     @app.get("/api/health", response_model=Health)
     def health() -> Health:
@@ -124,7 +158,58 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                            body.reps_per_t, body.gas, body.keep)
         return QuoteOut(**app.state.book.current().quote(req).to_dict())
 
+    @app.post("/api/holds", response_model=HoldOut, status_code=201,
+              responses={409: {"description": "less can be promised than asked for; the reason is given"}})
+    def place_hold(body: HoldBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:
+        """Reserve a quote's REPs, decided inside the ledger's write transaction against every other hold."""
+        _product(body.product)
+        req = QuoteRequest(body.product, body.method, body.delivery, body.customer, body.alpha, body.target_cfp,
+                           body.reps_per_t, body.gas, body.keep)
+        with writer(engine, f"hold by {user.name}") as conn:
+            holds.lapse(conn)
+            q = app.state.book.current(conn).quote(req)
+            want = q.gx_tonnage_t if body.tonnage is None else body.tonnage
+            if q.gx_tonnage_t <= 0 or want > q.gx_tonnage_t * (1 + 1e-9):
+                raise HTTPException(409, {"reason": f"only {q.gx_tonnage_t:,.3f} t of {body.product} can be promised "
+                                                    f"now, {want:,.3f} t were asked for", "available_t": q.gx_tonnage_t,
+                                          "binding": q.binding})
+            hold_id = holds.place(conn, q, req, body.days, organization_code(app.state.book.scenario.model.meta),
+                                  body.tonnage, created_by=user.name)
+            actions.record(conn, user.name, "hold", hold_id, body.model_dump(mode="json"))
+            return _hold(conn, hold_id)
+
+    @app.get("/api/holds", response_model=list[HoldOut])
+    def list_holds(user: Annotated[User, Depends(allow(*PLANNING))]) -> list[HoldOut]:
+        """Active holds: a planner's own, or everyone's for an operator."""
+        with engine.connect() as conn:
+            q = sa.select(holds_t.c.hold_id).where(holds_t.c.status == "active").order_by(holds_t.c.hold_id)
+            if user.role != "operator":
+                q = q.where(holds_t.c.created_by == user.name)
+            return [_hold(conn, h) for h in conn.execute(q).scalars()]
+
+    @app.delete("/api/holds/{hold_id}", response_model=HoldOut)
+    def release_hold(hold_id: str, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:
+        """Give a hold's REPs back: a planner their own holds, an operator anyone's."""
+        with writer(engine, f"release {hold_id} by {user.name}") as conn:
+            row = conn.execute(sa.select(holds_t).where(holds_t.c.hold_id == hold_id)).first()
+            if row is None:
+                raise HTTPException(404, f"unknown hold {hold_id}")
+            if user.role != "operator" and row.created_by != user.name:
+                raise HTTPException(403, f"hold {hold_id} is not yours; an operator can release it")
+            if row.status != "active":
+                raise HTTPException(409, f"hold {hold_id} is {row.status}, not active")
+            holds.release(conn, hold_id)
+            actions.record(conn, user.name, "release hold", hold_id, {})
+            return _hold(conn, hold_id)
+
     return app
+
+
+def _hold(conn: sa.Connection, hold_id: str) -> HoldOut:
+    r = conn.execute(sa.select(holds_t).where(holds_t.c.hold_id == hold_id)).one()
+    return HoldOut(hold_id=r.hold_id, product_id=r.product_id, method=r.method, customer=r.customer,
+                   tonnage_t=r.tonnage_t, reps_t=r.reps_g / G_PER_T, expires=r.expires_on, status=r.status,
+                   created_by=r.created_by)
 
 
 def roles_of(route: Any) -> tuple[str, ...] | None:

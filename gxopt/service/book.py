@@ -37,16 +37,22 @@ class Book:
         self.solves = 0
         self.current()
 
-    def current(self) -> Quoter:
-        """The quoter of the ledger as it is now (re-solving the book first if the ledger changed)."""
-        with self.engine.connect() as conn:
-            version = ledger_version(conn)
-            if version == self.version and self.quoter is not None:
-                return self.quoter
-            with self._lock:
-                if version != self.version or self.quoter is None:
-                    self.result = run(ledger_view(conn, self.scenario, self.pools_now))
-                    self.quoter = Quoter(self.result)
-                    self.version = version
-                    self.solves += 1
-        return self.quoter
+    def current(self, conn: sa.Connection | None = None) -> Quoter:
+        """The quoter of the ledger as it is now, re-solving the book first if the ledger changed.
+
+        Inside a write transaction pass its connection: the book is then read exactly as that transaction sees
+        the ledger (holding the ledger's writer lock, nobody else can change it before it commits).
+        """
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.current(own)
+        version = ledger_version(conn)
+        if version == self.version and self.quoter is not None:
+            return self.quoter
+        with self._lock:
+            if version != self.version or self.quoter is None:
+                self.result = run(ledger_view(conn, self.scenario, self.pools_now))
+                self.quoter = Quoter(self.result)
+                self.version = version
+                self.solves += 1
+            return self.quoter

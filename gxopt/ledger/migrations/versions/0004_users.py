@@ -1,4 +1,5 @@
-"""People and systems who use the service: a role each, secrets stored only as salted argon2 hashes.
+"""People and systems who use the service: a role each, secrets stored only as salted argon2 hashes; who made
+each hold, and a log of who did what.
 
 Revision ID: 0004
 Revises: 0003
@@ -16,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create users."""
+    """Create users and actions; holds get created_by."""
     op.create_table(
         "users",
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -30,8 +31,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name"),
         sa.UniqueConstraint("token_id"),
     )
+    op.create_table(
+        "actions",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.String(length=40), nullable=False),
+        sa.Column("user_name", sa.String(length=100), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("target", sa.String(length=200), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    with op.batch_alter_table("holds") as b:
+        b.add_column(sa.Column("created_by", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
-    """Drop users."""
+    """Drop users and actions, and holds.created_by."""
+    with op.batch_alter_table("holds") as b:
+        b.drop_column("created_by")
+    op.drop_table("actions")
     op.drop_table("users")
