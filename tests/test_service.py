@@ -51,6 +51,10 @@ RIGHTS = {
     ("POST", "/api/holds"): {"planner", "operator"},
     ("GET", "/api/holds"): {"planner", "operator"},
     ("DELETE", "/api/holds/{hold_id}"): {"planner", "operator"},
+    ("GET", "/api/certificates"): {"operator", "auditor"},
+    ("GET", "/api/certificates/{certificate_id}"): {"operator", "auditor"},
+    ("POST", "/api/batches"): {"operator"},
+    ("GET", "/api/ledger/verify"): {"operator", "auditor"},
 }
 
 
@@ -58,7 +62,10 @@ def _call(client: TestClient, route: APIRoute, token: str | None):  # type: igno
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     method = sorted(route.methods)[0]
     body = {"product": "NOPE", "delivery": "2026-10-01", "method": "mass_balance", "days": 1} if method == "POST" else None
-    return client.request(method, route.path.replace("{hold_id}", "HOLD-NONE"), headers=headers, json=body)
+    path = route.path.replace("{hold_id}", "HOLD-NONE").replace("{certificate_id}", "GX-NONE")
+    if (method, route.path) == ("POST", "/api/batches"):
+        body = None
+    return client.request(method, path, headers=headers, json=body)
 
 
 def test_every_route_serves_exactly_its_roles(service) -> None:  # type: ignore[no-untyped-def]
@@ -236,3 +243,33 @@ def test_holds_belong_to_their_planner_and_operators_see_all(tmp_path) -> None: 
     with connect(url).connect() as c:
         done = [(a["user_name"], a["action"]) for a in actions.listing(c)]
     assert done[:2] == [("op", "release hold"), ("p1", "hold")]
+
+
+def test_auditor_reads_certificates_and_verifies_the_ledger(service) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, url = service
+    auth = {"Authorization": f"Bearer {tokens['auditor']}"}
+    listed = client.get("/api/certificates", headers=auth)
+    assert listed.status_code == 200 and len(listed.json()) > 10
+    first = listed.json()[0]["certificate_id"]
+    one = client.get(f"/api/certificates/{first}", headers=auth).json()
+    assert one["lines"] and sum(ln["reps_t"] for ln in one["lines"]) == pytest.approx(one["reps_t"], abs=1e-6)
+    assert all(ln["evidence"] for ln in one["lines"])
+    assert client.get("/api/certificates/GX-NONE", headers=auth).status_code == 404
+    verified = client.get("/api/ledger/verify", headers=auth).json()
+    assert verified["ok"] and verified["problems"] == [] and verified["journal_entries"] > 0
+    assert client.post("/api/batches", headers=auth).status_code == 403  # read-only
+
+
+def test_operator_runs_the_batch_and_the_book_follows_the_ledger(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'gx.db'}"
+    with writer(connect(url), "test users") as c:
+        op = {"Authorization": f"Bearer {users.add(c, 'op', 'operator')[1]}"}
+    client = TestClient(create_app(SCEN, url))
+    before = client.get("/api/availability", params={"delivery": "2026-10-01"}, headers=op).json()
+    assert all(r["gx_tonnage_t"] == 0 for r in before)  # an empty ledger has credited nothing yet
+    first = client.post("/api/batches", headers=op).json()
+    assert first["certificates_issued"] > 0 and first["pools_credited"] > 0
+    assert client.post("/api/batches", headers=op).json()["certificates_issued"] == 0  # a rerun issues nothing
+    after = client.get("/api/availability", params={"delivery": "2026-10-01"}, headers=op).json()
+    assert any(r["gx_tonnage_t"] > 0 for r in after)  # re-solved on the credited ledger
+    assert client.get("/api/health").json()["book_solves"] >= 2

@@ -15,7 +15,10 @@ from gxopt import __version__
 from gxopt.errors import InputError
 from gxopt.ledger import actions, holds
 from gxopt.ledger.db import LedgerBusy, LedgerError, connect, writer
+from gxopt.ledger.journal import verify_chain
 from gxopt.ledger.tables import G_PER_T
+from gxopt.ledger.tables import certificate_lines as lines_t
+from gxopt.ledger.tables import certificates as certs_t
 from gxopt.ledger.tables import holds as holds_t
 from gxopt.ledger.users import User
 from gxopt.quote import QuoteRequest
@@ -24,6 +27,7 @@ from gxopt.service.book import Book
 from gxopt.settings import organization_code
 
 PLANNING = ("planner", "operator")
+READING = ("operator", "auditor")
 
 
 class QuoteBody(BaseModel):
@@ -88,6 +92,35 @@ class HoldOut(BaseModel):
     expires: dt.date
     status: str
     created_by: str | None
+
+
+class CertificateOut(BaseModel):
+    """A certificate as the ledger holds it (lines only on the one-certificate route)."""
+
+    certificate_id: str
+    order_id: str
+    method: str
+    customer: str | None
+    product_id: str
+    tonnage_t: float
+    reps_t: float
+    general_cfp: float
+    basis_cfp: float | None
+    claimed_cfp: float | None
+    allocated_cfp: float | None
+    gx_tonnage_t: float
+    status: str
+    issued_at: str
+    lines: list[dict[str, Any]] | None = None
+
+
+class VerifyOut(BaseModel):
+    """``gxopt ledger verify`` as JSON: hash chain, balances, certificates."""
+
+    ok: bool
+    problems: list[str]
+    journal_entries: int
+    journal_head: str
 
 
 class Health(BaseModel):
@@ -202,7 +235,63 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             actions.record(conn, user.name, "release hold", hold_id, {})
             return _hold(conn, hold_id)
 
+    @app.get("/api/certificates", response_model=list[CertificateOut])
+    def list_certificates(user: Annotated[User, Depends(allow(*READING))],
+                          status: Annotated[Literal["issued", "void"] | None, Query()] = None,
+                          ) -> list[CertificateOut]:
+        """Every certificate in the ledger (or only issued / void ones), by id."""
+        with engine.connect() as conn:
+            q = sa.select(certs_t).order_by(certs_t.c.certificate_id)
+            if status:
+                q = q.where(certs_t.c.status == status)
+            return [_certificate(r) for r in conn.execute(q).mappings()]
+
+    @app.get("/api/certificates/{certificate_id}", response_model=CertificateOut)
+    def one_certificate(certificate_id: str, user: Annotated[User, Depends(allow(*READING))]) -> CertificateOut:
+        """One certificate with its pool lines (gas, period, evidence of the physical connection)."""
+        with engine.connect() as conn:
+            r = conn.execute(sa.select(certs_t).where(certs_t.c.certificate_id == certificate_id)).mappings().first()
+            if r is None:
+                raise HTTPException(404, f"unknown certificate {certificate_id}")
+            lines = [dict(x) | {"reps_t": x["reps_g"] / G_PER_T} for x in conn.execute(
+                sa.select(lines_t).where(lines_t.c.certificate_id == certificate_id).order_by(lines_t.c.line_no)
+            ).mappings()]
+        for ln in lines:
+            ln.pop("certificate_id")
+            ln["period_end"] = str(ln["period_end"])
+        return _certificate(r, lines)
+
+    @app.post("/api/batches")
+    def run_batch(user: Annotated[User, Depends(allow("operator"))]) -> dict[str, Any]:
+        """The nightly batch now: credit, expire, allocate every open order, issue (one transaction)."""
+        from gxopt.ledger.batch import batch
+
+        summary = batch(scenario, db)
+        with writer(engine, f"log batch by {user.name}") as conn:
+            actions.record(conn, user.name, "batch", summary["batch_id"], {
+                k: summary[k] for k in ("certificates_issued", "reps_issued_t", "open_orders")})
+        return summary
+
+    @app.get("/api/ledger/verify", response_model=VerifyOut)
+    def verify_ledger(user: Annotated[User, Depends(allow(*READING))]) -> VerifyOut:
+        """Re-check the hash chain, every balance against the journal and every certificate against its entries."""
+        from gxopt.ledger.audit import audit
+
+        with engine.connect() as conn:
+            problems = audit(conn)
+            chain = verify_chain(conn)
+        return VerifyOut(ok=not problems, problems=problems, journal_entries=chain.entries, journal_head=chain.head_hash)
+
     return app
+
+
+def _certificate(r: Any, lines: list[dict[str, Any]] | None = None) -> CertificateOut:
+    return CertificateOut(
+        certificate_id=r["certificate_id"], order_id=r["order_id"], method=r["method"], customer=r["customer"],
+        product_id=r["product_id"], tonnage_t=r["tonnage_t"], reps_t=r["reps_g"] / G_PER_T,
+        general_cfp=r["general_cfp"], basis_cfp=r["basis_cfp"], claimed_cfp=r["claimed_cfp"],
+        allocated_cfp=r["allocated_cfp"], gx_tonnage_t=r["gx_tonnage_t"], status=r["status"],
+        issued_at=r["issued_at"], lines=lines)
 
 
 def _hold(conn: sa.Connection, hold_id: str) -> HoldOut:
