@@ -196,7 +196,7 @@ def _quote(scenario: Path, req, db: str | None, hold: int | None, tonnage: float
     if not db:
         return Quoter(run_pipeline(s)).quote(req), None
     from gxopt.ledger import holds
-    from gxopt.ledger.batch import ledger_view
+    from gxopt.ledger.batch import open_book
     from gxopt.ledger.db import connect, writer
     from gxopt.reps import compute_pools
     from gxopt.settings import organization_code
@@ -204,10 +204,10 @@ def _quote(scenario: Path, req, db: str | None, hold: int | None, tonnage: float
     engine = connect(db)
     if hold is None:
         with engine.connect() as conn:
-            return Quoter(run_pipeline(ledger_view(conn, s, compute_pools(s)))).quote(req), None
+            return Quoter(run_pipeline(open_book(conn, s, compute_pools(s))[0])).quote(req), None
     with writer(engine, f"quote hold {req.product_id}") as conn:
         holds.lapse(conn)
-        q = Quoter(run_pipeline(ledger_view(conn, s, compute_pools(s)))).quote(req)
+        q = Quoter(run_pipeline(open_book(conn, s, compute_pools(s))[0])).quote(req)
         return q, holds.place(conn, q, req, hold, organization_code(s.model.meta), tonnage)
 
 

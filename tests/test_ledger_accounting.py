@@ -336,7 +336,10 @@ def test_a_ledger_at_revision_0002_upgrades_and_keeps_its_digests(db_url: str) -
                   meta={"order_id": "O", "line_no": 1, "certificate_digest": old_digest(cert, [ln])})
     engine.dispose()
     with connect(db_url).connect() as c:  # connect() migrates to the newest revision
-        assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        from alembic.script import ScriptDirectory
+
+        newest = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+        assert newest >= "0004" and c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == newest
         row = c.execute(sa.select(certificates)).mappings().one()
         assert row["basis_cfp"] is None and row["claimed_cfp"] is None
         assert audit(c) == []  # its digest still matches

@@ -51,6 +51,7 @@ RIGHTS = {
     ("POST", "/api/holds"): {"planner", "operator"},
     ("GET", "/api/holds"): {"planner", "operator"},
     ("DELETE", "/api/holds/{hold_id}"): {"planner", "operator"},
+    ("POST", "/api/orders"): {"planner", "operator"},
     ("GET", "/api/certificates"): {"operator", "auditor"},
     ("GET", "/api/certificates/{certificate_id}"): {"operator", "auditor"},
     ("POST", "/api/batches"): {"operator"},
@@ -65,6 +66,8 @@ def _call(client: TestClient, route: APIRoute, token: str | None):  # type: igno
     path = route.path.replace("{hold_id}", "HOLD-NONE").replace("{certificate_id}", "GX-NONE")
     if (method, route.path) == ("POST", "/api/batches"):
         body = None
+    if (method, route.path) == ("POST", "/api/orders"):
+        body = {"hold_id": "HOLD-NONE", "order_id": "X1", "premium": 1}
     return client.request(method, path, headers=headers, json=body)
 
 
@@ -273,3 +276,31 @@ def test_operator_runs_the_batch_and_the_book_follows_the_ledger(tmp_path) -> No
     after = client.get("/api/availability", params={"delivery": "2026-10-01"}, headers=op).json()
     assert any(r["gx_tonnage_t"] > 0 for r in after)  # re-solved on the credited ledger
     assert client.get("/api/health").json()["book_solves"] >= 2
+
+
+def test_an_order_booked_from_a_hold_gets_its_certificate_at_the_next_batch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'gx.db'}"
+    batch(SCEN, url)
+    with writer(connect(url), "test users") as c:
+        tok = {n: users.add(c, n, r)[1] for n, r in (("p1", "planner"), ("p2", "planner"), ("op", "operator"),
+                                                    ("au", "auditor"))}
+    client = TestClient(create_app(SCEN, url))
+    auth = {n: {"Authorization": f"Bearer {t}"} for n, t in tok.items()}
+    product, available = _scarce(client, auth["p1"])
+    hold = client.post("/api/holds", json={"product": product, "delivery": "2026-10-01", "method": "mass_balance",
+                                           "days": 3, "customer": "Acme", "tonnage": available / 4},
+                       headers=auth["p1"]).json()
+    order = {"hold_id": hold["hold_id"], "order_id": "WEB-0001", "premium": 12.5}
+    assert client.post("/api/orders", json=order, headers=auth["p2"]).status_code == 403  # not p2's hold
+    booked = client.post("/api/orders", json=order, headers=auth["p1"])
+    assert booked.status_code == 201, booked.text
+    assert client.post("/api/orders", json=order | {"order_id": "WEB-0002"}, headers=auth["p1"]).status_code == 409
+    assert client.delete(f"/api/holds/{hold['hold_id']}", headers=auth["op"]).status_code == 409  # booked: stays
+    assert _scarce(client, auth["p2"])[1] == pytest.approx(available * 3 / 4, rel=1e-6)  # not counted twice
+    summary = client.post("/api/batches", headers=auth["op"]).json()
+    assert summary["holds_converted"] == 1
+    certs = {c["order_id"]: c for c in client.get("/api/certificates", headers=auth["au"]).json()}
+    assert certs["WEB-0001"]["customer"] == "Acme"
+    assert certs["WEB-0001"]["reps_t"] == pytest.approx(hold["reps_t"], abs=1e-3)
+    assert client.get("/api/holds", headers=auth["op"]).json() == []  # converted
+    assert client.get("/api/ledger/verify", headers=auth["au"]).json()["ok"]

@@ -27,7 +27,8 @@ from gxopt.ledger import certificates as certs
 from gxopt.ledger import holds, netting
 from gxopt.ledger import journal as jr
 from gxopt.ledger.db import LedgerError, connect, now, writer
-from gxopt.ledger.tables import G_PER_T, batches, certificate_lines, certificates, journal, pool_balance, pools
+from gxopt.ledger.tables import (G_PER_T, batches, booked_orders, certificate_lines, certificates, journal,
+                                 pool_balance, pools)
 from gxopt.pipeline import load, run
 from gxopt.reps import compute_pools
 from gxopt.results import order_cfps
@@ -75,10 +76,7 @@ def batch(scenario_path: str | Path, url: str, *, wait: float = 60.0,
         _fault("after_expire")
 
         lapsed = holds.lapse(conn)
-        scenario = ledger_view(conn, s, pools_now)
-        lp_orders, held = holds.claim(conn, scenario.orders)
-        open_orders = scenario.orders
-        scenario = dataclasses.replace(scenario, orders=lp_orders)
+        scenario, open_orders, held = open_book(conn, s, pools_now)
         say(f"allocate {len(open_orders)} open orders")
         clock["run"] = time.perf_counter()
         result = run(scenario)
@@ -161,12 +159,43 @@ def _issue_held(conn: sa.Connection, open_orders: pd.DataFrame, held: dict[str, 
     return issued
 
 
+def open_book(conn: sa.Connection, s: Scenario, pools_now: pd.DataFrame,
+              ) -> tuple[Scenario, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The book as the ledger sees it: (the scenario whose orders go to the LP, every open order, the hold lines
+    of the orders that take up a hold). Batches, quotes against the ledger and the service all start here."""
+    view = ledger_view(conn, s, pools_now)
+    lp_orders, held = holds.claim(conn, view.orders)
+    return dataclasses.replace(view, orders=lp_orders), view.orders, held
+
+
+def booked(conn: sa.Connection, columns: pd.Index) -> pd.DataFrame:
+    """Orders booked through the service (from holds), typed like the scenario's orders."""
+    rows = [dict(r) for r in conn.execute(sa.select(booked_orders).order_by(booked_orders.c.order_id)).mappings()]
+    frame = pd.DataFrame(rows, columns=[c.name for c in booked_orders.columns])
+    out = pd.DataFrame({
+        "order_id": frame["order_id"].astype(object), "customer": frame["customer"].astype(object),
+        "product_id": frame["product_id"].astype(object), "tonnage_t": frame["tonnage_t"].astype(float),
+        "delivery_date": pd.to_datetime(frame["delivery_date"]).astype("datetime64[ns]"),
+        "method": frame["method"].astype(object), "premium": frame["premium"].astype(float),
+        "alpha_max": np.nan, "requested_reps_t": np.nan, "gas": None, "hold_id": frame["hold_id"].astype(object),
+        "src_line": 0})
+    return out[list(columns)]
+
+
 def ledger_view(conn: sa.Connection, s: Scenario, pools_now: pd.DataFrame) -> Scenario:
-    """The scenario as the ledger sees it now: only orders without an issued certificate are open, and
-    each pool has exactly its ledger balance left (a pool not in the ledger has nothing to give)."""
+    """The scenario as the ledger sees it now: the scenario's orders and those booked through the service, of
+    which only orders without an issued certificate are open; each pool has exactly its ledger balance left (a
+    pool not in the ledger has nothing to give)."""
+    extra = booked(conn, s.orders.columns)
+    clash = sorted(set(extra["order_id"]) & set(s.orders["order_id"]))
+    if clash:
+        msg = (f"order id(s) {', '.join(clash[:10])} were booked through the service and also appear in the scenario's "
+               "orders: give the scenario's orders other ids")
+        raise LedgerError(msg)
+    orders = pd.concat([s.orders, extra], ignore_index=True) if len(extra) else s.orders
     certified = {r.order_id for r in conn.execute(sa.select(certificates.c.order_id).where(
         certificates.c.status == "issued"))}
-    open_orders = s.orders[~s.orders["order_id"].isin(certified)].reset_index(drop=True)
+    open_orders = orders[~orders["order_id"].isin(certified)].reset_index(drop=True)
     remaining = certs.remaining_by_pool(conn)
     for pool_id, grams in holds.held_by_pool(conn).items():  # held REPs are nobody else's
         remaining[pool_id] = max(0, remaining.get(pool_id, 0) - grams)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from gxopt.ledger.certificates import MIN_LINE_G, next_certificate_id
 from gxopt.ledger.db import LedgerError, now
-from gxopt.ledger.tables import G_PER_T, hold_lines, holds
+from gxopt.ledger.tables import G_PER_T, booked_orders, hold_lines, holds
 from gxopt.quote import Quote, QuoteRequest
 
 
@@ -22,9 +22,13 @@ def today() -> dt.date:
 
 
 def lapse(conn: sa.Connection, on: dt.date | None = None) -> int:
-    """Mark active holds whose last day has passed as lapsed; their REPs are free again. Returns how many."""
+    """Mark active holds whose last day has passed as lapsed; their REPs are free again. Returns how many.
+
+    A hold an order was booked from (through the service) does not lapse: the order takes it at the next batch.
+    """
     on = on or today()
-    res = conn.execute(sa.update(holds).where(holds.c.status == "active", holds.c.expires_on < on)
+    res = conn.execute(sa.update(holds).where(holds.c.status == "active", holds.c.expires_on < on,
+                                              holds.c.hold_id.not_in(sa.select(booked_orders.c.hold_id)))
                        .values(status="lapsed"))
     return int(res.rowcount or 0)
 
@@ -66,7 +70,11 @@ def place(conn: sa.Connection, q: Quote, req: QuoteRequest, days: int, org_code:
 
 
 def release(conn: sa.Connection, hold_id: str) -> None:
-    """Give a hold's REPs back before it lapses."""
+    """Give a hold's REPs back before it lapses (not once an order was booked from it)."""
+    order = conn.execute(sa.select(booked_orders.c.order_id).where(booked_orders.c.hold_id == hold_id)).scalar()
+    if order is not None:
+        msg = f"hold {hold_id} was booked as order {order}: it is taken up at the next batch"
+        raise LedgerError(msg)
     res = conn.execute(sa.update(holds).where(holds.c.hold_id == hold_id, holds.c.status == "active")
                        .values(status="released"))
     if not res.rowcount:
@@ -113,3 +121,28 @@ def fit_to_cap(lines: pd.DataFrame, cap_t: float) -> pd.DataFrame:
     scaled = np.floor(lines["reps_g"].to_numpy() * (cap_g / total)).astype(np.int64)
     out = lines.assign(reps_g=scaled)
     return out[out["reps_g"] >= MIN_LINE_G]
+
+
+def book(conn: sa.Connection, hold_id: str, order_id: str, premium: float, tonnage_t: float | None,
+         delivery: dt.date | None, customer: str | None, by: str) -> dict[str, object]:
+    """Book an order from active hold ``hold_id``: it enters the open book and takes the hold at the next batch."""
+    h = conn.execute(sa.select(holds).where(holds.c.hold_id == hold_id)).mappings().first()
+    if h is None:
+        msg = f"unknown hold {hold_id}"
+        raise LedgerError(msg)
+    if h["status"] != "active":
+        msg = f"hold {hold_id} is {h['status']}, not active"
+        raise LedgerError(msg)
+    taken = conn.execute(sa.select(booked_orders.c.order_id).where(booked_orders.c.hold_id == hold_id)).scalar()
+    if taken is not None:
+        msg = f"hold {hold_id} was booked already, as order {taken}"
+        raise LedgerError(msg)
+    if conn.execute(sa.select(booked_orders.c.order_id).where(booked_orders.c.order_id == order_id)).first():
+        msg = f"order {order_id} was booked already"
+        raise LedgerError(msg)
+    row = {"order_id": order_id, "customer": customer if customer is not None else h["customer"],
+           "product_id": h["product_id"], "tonnage_t": float(tonnage_t or h["tonnage_t"]),
+           "delivery_date": delivery or h["delivery_date"], "method": h["method"], "premium": float(premium),
+           "hold_id": hold_id, "created_by": by, "created_at": now()}
+    conn.execute(sa.insert(booked_orders).values(**row))
+    return row

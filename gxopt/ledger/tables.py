@@ -190,3 +190,19 @@ actions = sa.Table(  # who did what through the service or the users command (RE
     sa.Column("target", sa.String(200)),
     sa.Column("detail", sa.Text, nullable=False),
 )
+
+booked_orders = sa.Table(  # orders booked through the service from a hold; the next batch takes them with the book
+    "booked_orders", metadata,
+    sa.Column("order_id", sa.String(200), primary_key=True),
+    sa.Column("customer", sa.String(200)),
+    sa.Column("product_id", sa.String(200), nullable=False),
+    sa.Column("tonnage_t", sa.Float, nullable=False),
+    sa.Column("delivery_date", sa.Date, nullable=False),
+    sa.Column("method", sa.String(20), nullable=False),
+    sa.Column("premium", sa.Float, nullable=False),
+    sa.Column("hold_id", sa.String(100), sa.ForeignKey("holds.hold_id"), nullable=False, unique=True),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.CheckConstraint("tonnage_t > 0", name="ck_booked_tonnage_positive"),
+    sa.CheckConstraint("premium >= 0", name="ck_booked_premium_not_negative"),
+)

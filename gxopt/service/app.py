@@ -94,6 +94,18 @@ class HoldOut(BaseModel):
     created_by: str | None
 
 
+class OrderBody(BaseModel):
+    """An order booked from one of your holds; it enters the open book and takes the hold at the next batch."""
+
+    model_config = ConfigDict(extra="forbid")
+    hold_id: str = Field(min_length=1, max_length=100)
+    order_id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    premium: float = Field(ge=0, description="premium per t-CO2e")
+    tonnage: float | None = Field(None, gt=0, description="tonnes ordered (default: the held tonnage)")
+    delivery: dt.date | None = None
+    customer: str | None = Field(None, max_length=200)
+
+
 class CertificateOut(BaseModel):
     """A certificate as the ledger holds it (lines only on the one-certificate route)."""
 
@@ -234,6 +246,23 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             holds.release(conn, hold_id)
             actions.record(conn, user.name, "release hold", hold_id, {})
             return _hold(conn, hold_id)
+
+    @app.post("/api/orders", status_code=201)
+    def book_order(body: OrderBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> dict[str, Any]:
+        """Book an order from a hold (a planner's own; any for an operator): the next batch issues its certificate
+        from exactly the held REPs, up to the order's cap."""
+        with writer(engine, f"book {body.order_id} by {user.name}") as conn:
+            h = conn.execute(sa.select(holds_t).where(holds_t.c.hold_id == body.hold_id)).first()
+            if h is None:
+                raise HTTPException(404, f"unknown hold {body.hold_id}")
+            if user.role != "operator" and h.created_by != user.name:
+                raise HTTPException(403, f"hold {body.hold_id} is not yours")
+            if body.order_id in set(app.state.book.scenario.orders["order_id"]):
+                raise HTTPException(409, f"order {body.order_id} exists in the scenario's orders already")
+            row = holds.book(conn, body.hold_id, body.order_id, body.premium, body.tonnage, body.delivery,
+                             body.customer, user.name)
+            actions.record(conn, user.name, "book order", body.order_id, body.model_dump(mode="json"))
+        return row | {"delivery_date": str(row["delivery_date"])}
 
     @app.get("/api/certificates", response_model=list[CertificateOut])
     def list_certificates(user: Annotated[User, Depends(allow(*READING))],

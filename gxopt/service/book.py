@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gxopt.ledger.batch import ledger_view
+from gxopt.ledger.batch import open_book
 from gxopt.ledger.tables import holds, journal_head
 from gxopt.pipeline import RunResult, load, run
 from gxopt.quote import Quoter
@@ -51,7 +51,7 @@ class Book:
             return self.quoter
         with self._lock:
             if version != self.version or self.quoter is None:
-                self.result = run(ledger_view(conn, self.scenario, self.pools_now))
+                self.result = run(open_book(conn, self.scenario, self.pools_now)[0])
                 self.quoter = Quoter(self.result)
                 self.version = version
                 self.solves += 1

@@ -1,5 +1,5 @@
 """People and systems who use the service: a role each, secrets stored only as salted argon2 hashes; who made
-each hold, and a log of who did what.
+each hold, a log of who did what, and the orders booked from holds.
 
 Revision ID: 0004
 Revises: 0003
@@ -43,10 +43,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("holds") as b:
         b.add_column(sa.Column("created_by", sa.String(length=100), nullable=True))
+    op.create_table(
+        "booked_orders",
+        sa.Column("order_id", sa.String(length=200), nullable=False),
+        sa.Column("customer", sa.String(length=200), nullable=True),
+        sa.Column("product_id", sa.String(length=200), nullable=False),
+        sa.Column("tonnage_t", sa.Float(), nullable=False),
+        sa.Column("delivery_date", sa.Date(), nullable=False),
+        sa.Column("method", sa.String(length=20), nullable=False),
+        sa.Column("premium", sa.Float(), nullable=False),
+        sa.Column("hold_id", sa.String(length=100), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.String(length=40), nullable=False),
+        sa.CheckConstraint("tonnage_t > 0", name="ck_booked_tonnage_positive"),
+        sa.CheckConstraint("premium >= 0", name="ck_booked_premium_not_negative"),
+        sa.ForeignKeyConstraint(["hold_id"], ["holds.hold_id"]),
+        sa.PrimaryKeyConstraint("order_id"),
+        sa.UniqueConstraint("hold_id"),
+    )
 
 
 def downgrade() -> None:
-    """Drop users and actions, and holds.created_by."""
+    """Drop users, actions and booked_orders, and holds.created_by."""
+    op.drop_table("booked_orders")
     with op.batch_alter_table("holds") as b:
         b.drop_column("created_by")
     op.drop_table("actions")
