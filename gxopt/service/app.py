@@ -30,6 +30,21 @@ PLANNING = ("planner", "operator")
 READING = ("operator", "auditor")
 
 
+class ErrorOut(BaseModel):
+    """Why a request was refused: a sentence, or (422) the fields and rules that failed."""
+
+    detail: Any
+
+
+WHY = {401: "no valid API token", 403: "the user's role may not do this", 404: "an id in the request is unknown",
+       409: "the ledger's rules refuse it now (the reason is given)", 503: "the ledger is busy; try again"}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented refusals of a route: 401 and 403 always, and ``codes``."""
+    return {c: {"model": ErrorOut, "description": WHY[c]} for c in (401, 403, *codes)}
+
+
 class QuoteBody(BaseModel):
     """The fields of ``gxopt quote``: at most one of reps_per_t, alpha, target_cfp (none: full GX level)."""
 
@@ -180,7 +195,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             raise HTTPException(404, f"unknown product {name}")
         return name
 
-    @app.get("/api/availability", response_model=list[Availability])
+    @app.get("/api/availability", response_model=list[Availability], responses=errors())
     def availability(user: Annotated[User, Depends(allow(*PLANNING))],
                      delivery: Annotated[dt.date | None, Query(description="delivery date (default: as of)")] = None,
                      ) -> list[Availability]:
@@ -195,7 +210,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                                         reps_t=q.reps_t, reps_per_t=q.reps_per_t, binding=q.binding))
         return out
 
-    @app.post("/api/quotes", response_model=QuoteOut)
+    @app.post("/api/quotes", response_model=QuoteOut, responses=errors(404))
     def quote(body: QuoteBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> QuoteOut:
         """How many tonnes of GX steel can still be promised, the pools it would draw, and why not more."""
         _product(body.product)
@@ -203,8 +218,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                            body.reps_per_t, body.gas, body.keep)
         return QuoteOut(**app.state.book.current().quote(req).to_dict())
 
-    @app.post("/api/holds", response_model=HoldOut, status_code=201,
-              responses={409: {"description": "less can be promised than asked for; the reason is given"}})
+    @app.post("/api/holds", response_model=HoldOut, status_code=201, responses=errors(404, 409, 503))
     def place_hold(body: HoldBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:
         """Reserve a quote's REPs, decided inside the ledger's write transaction against every other hold."""
         _product(body.product)
@@ -223,7 +237,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             actions.record(conn, user.name, "hold", hold_id, body.model_dump(mode="json"))
             return _hold(conn, hold_id)
 
-    @app.get("/api/holds", response_model=list[HoldOut])
+    @app.get("/api/holds", response_model=list[HoldOut], responses=errors())
     def list_holds(user: Annotated[User, Depends(allow(*PLANNING))]) -> list[HoldOut]:
         """Active holds: a planner's own, or everyone's for an operator."""
         with engine.connect() as conn:
@@ -232,7 +246,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                 q = q.where(holds_t.c.created_by == user.name)
             return [_hold(conn, h) for h in conn.execute(q).scalars()]
 
-    @app.delete("/api/holds/{hold_id}", response_model=HoldOut)
+    @app.delete("/api/holds/{hold_id}", response_model=HoldOut, responses=errors(404, 409, 503))
     def release_hold(hold_id: str, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:
         """Give a hold's REPs back: a planner their own holds, an operator anyone's."""
         with writer(engine, f"release {hold_id} by {user.name}") as conn:
@@ -247,7 +261,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             actions.record(conn, user.name, "release hold", hold_id, {})
             return _hold(conn, hold_id)
 
-    @app.post("/api/orders", status_code=201)
+    @app.post("/api/orders", status_code=201, responses=errors(404, 409, 503))
     def book_order(body: OrderBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> dict[str, Any]:
         """Book an order from a hold (a planner's own; any for an operator): the next batch issues its certificate
         from exactly the held REPs, up to the order's cap."""
@@ -264,7 +278,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             actions.record(conn, user.name, "book order", body.order_id, body.model_dump(mode="json"))
         return row | {"delivery_date": str(row["delivery_date"])}
 
-    @app.get("/api/certificates", response_model=list[CertificateOut])
+    @app.get("/api/certificates", response_model=list[CertificateOut], responses=errors())
     def list_certificates(user: Annotated[User, Depends(allow(*READING))],
                           status: Annotated[Literal["issued", "void"] | None, Query()] = None,
                           ) -> list[CertificateOut]:
@@ -275,7 +289,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                 q = q.where(certs_t.c.status == status)
             return [_certificate(r) for r in conn.execute(q).mappings()]
 
-    @app.get("/api/certificates/{certificate_id}", response_model=CertificateOut)
+    @app.get("/api/certificates/{certificate_id}", response_model=CertificateOut, responses=errors(404))
     def one_certificate(certificate_id: str, user: Annotated[User, Depends(allow(*READING))]) -> CertificateOut:
         """One certificate with its pool lines (gas, period, evidence of the physical connection)."""
         with engine.connect() as conn:
@@ -290,7 +304,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             ln["period_end"] = str(ln["period_end"])
         return _certificate(r, lines)
 
-    @app.post("/api/batches")
+    @app.post("/api/batches", responses=errors(409, 503))
     def run_batch(user: Annotated[User, Depends(allow("operator"))]) -> dict[str, Any]:
         """The nightly batch now: credit, expire, allocate every open order, issue (one transaction)."""
         from gxopt.ledger.batch import batch
@@ -301,7 +315,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                 k: summary[k] for k in ("certificates_issued", "reps_issued_t", "open_orders")})
         return summary
 
-    @app.get("/api/ledger/verify", response_model=VerifyOut)
+    @app.get("/api/ledger/verify", response_model=VerifyOut, responses=errors())
     def verify_ledger(user: Annotated[User, Depends(allow(*READING))]) -> VerifyOut:
         """Re-check the hash chain, every balance against the journal and every certificate against its entries."""
         from gxopt.ledger.audit import audit

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gxopt.ledger import users
 from gxopt.ledger.tables import users as users_table
@@ -37,14 +38,15 @@ class TokenCache:
         return None if r is None or r.disabled else users.User(r.name, r.role, False, r.created_at)
 
 
-def principal(request: Request) -> users.User:
+BEARER = HTTPBearer(auto_error=False, description="the API token printed by gxopt users add")
+
+
+def principal(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> users.User:
     """The user making ``request``, or 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
     user = None
-    if scheme.lower() == "bearer" and token:
+    if credentials is not None and credentials.credentials:
         with request.app.state.engine.connect() as conn:
-            user = request.app.state.tokens.user(conn, token.strip())
+            user = request.app.state.tokens.user(conn, credentials.credentials.strip())
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid API token is needed (Authorization: Bearer ...)",
                             headers={"WWW-Authenticate": "Bearer"})
