@@ -206,3 +206,9 @@ booked_orders = sa.Table(  # orders booked through the service from a hold; the 
     sa.CheckConstraint("tonnage_t > 0", name="ck_booked_tonnage_positive"),
     sa.CheckConstraint("premium >= 0", name="ck_booked_premium_not_negative"),
 )
+
+service_keys = sa.Table(  # keys every service process on this ledger shares (e.g. to sign session cookies)
+    "service_keys", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+)

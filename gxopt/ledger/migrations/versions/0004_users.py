@@ -1,5 +1,5 @@
 """People and systems who use the service: a role each, secrets stored only as salted argon2 hashes; who made
-each hold, a log of who did what, and the orders booked from holds.
+each hold, a log of who did what, the orders booked from holds, and the keys service processes share.
 
 Revision ID: 0004
 Revises: 0003
@@ -61,10 +61,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_id"),
         sa.UniqueConstraint("hold_id"),
     )
+    op.create_table(
+        "service_keys",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
-    """Drop users, actions and booked_orders, and holds.created_by."""
+    """Drop users, actions, booked_orders and service_keys, and holds.created_by."""
+    op.drop_table("service_keys")
     op.drop_table("booked_orders")
     with op.batch_alter_table("holds") as b:
         b.drop_column("created_by")

@@ -1,0 +1,63 @@
+"""What the API routes and the pages both show, read from the book and the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from gxopt.ledger.audit import audit
+from gxopt.ledger.journal import verify_chain
+from gxopt.ledger.tables import G_PER_T
+from gxopt.ledger.tables import certificates as certs_t
+from gxopt.ledger.tables import holds as holds_t
+from gxopt.quote import QuoteRequest
+from gxopt.service.book import Book
+from gxopt.service.models import Availability, CertificateOut, HoldOut, VerifyOut
+
+
+def availability(book: Book, delivery: dt.date | None) -> list[Availability]:
+    """Per product and method: the GX tonnage that can still be promised at the full GX level."""
+    quoter = book.current()
+    when = delivery or book.scenario.settings.as_of
+    out = []
+    for product in quoter.products.index:
+        for method in ("mass_balance", "allocation"):
+            q = quoter.quote(QuoteRequest(str(product), method, when))
+            out.append(Availability(product_id=str(product), method=method, gx_tonnage_t=q.gx_tonnage_t,
+                                    reps_t=q.reps_t, reps_per_t=q.reps_per_t, binding=q.binding))
+    return out
+
+
+def certificates(engine: sa.Engine, status: str | None = None) -> list[CertificateOut]:
+    """Every certificate in the ledger (or only those of ``status``), by id."""
+    with engine.connect() as conn:
+        q = sa.select(certs_t).order_by(certs_t.c.certificate_id)
+        if status:
+            q = q.where(certs_t.c.status == status)
+        return [_certificate(r) for r in conn.execute(q).mappings()]
+
+
+def ledger_check(engine: sa.Engine) -> VerifyOut:
+    """``gxopt ledger verify``: hash chain, balances against the journal, certificates against their entries."""
+    with engine.connect() as conn:
+        problems = audit(conn)
+        chain = verify_chain(conn)
+    return VerifyOut(ok=not problems, problems=problems, journal_entries=chain.entries, journal_head=chain.head_hash)
+
+
+def _certificate(r: Any, lines: list[dict[str, Any]] | None = None) -> CertificateOut:
+    return CertificateOut(
+        certificate_id=r["certificate_id"], order_id=r["order_id"], method=r["method"], customer=r["customer"],
+        product_id=r["product_id"], tonnage_t=r["tonnage_t"], reps_t=r["reps_g"] / G_PER_T,
+        general_cfp=r["general_cfp"], basis_cfp=r["basis_cfp"], claimed_cfp=r["claimed_cfp"],
+        allocated_cfp=r["allocated_cfp"], gx_tonnage_t=r["gx_tonnage_t"], status=r["status"],
+        issued_at=r["issued_at"], lines=lines)
+
+
+def _hold(conn: sa.Connection, hold_id: str) -> HoldOut:
+    r = conn.execute(sa.select(holds_t).where(holds_t.c.hold_id == hold_id)).one()
+    return HoldOut(hold_id=r.hold_id, product_id=r.product_id, method=r.method, customer=r.customer,
+                   tonnage_t=r.tonnage_t, reps_t=r.reps_g / G_PER_T, expires=r.expires_on, status=r.status,
+                   created_by=r.created_by)
