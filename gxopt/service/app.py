@@ -20,11 +20,11 @@ from gxopt.ledger.tables import certificate_lines as lines_t
 from gxopt.ledger.tables import certificates as certs_t
 from gxopt.ledger.tables import holds as holds_t
 from gxopt.ledger.users import User
-from gxopt.quote import QuoteRequest
+from gxopt.quote import Quote, QuoteRequest
 from gxopt.service import pages, queries
 from gxopt.service.auth import TokenCache, allow
 from gxopt.service.book import Book
-from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody, HoldOut, OrderBody, QuoteBody, QuoteOut,
+from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody, HoldOut, OrderBody, QuoteBody,
                                   VerifyOut, errors)
 from gxopt.service.sessions import SESSION_COOKIE, SESSION_HOURS, session_secret
 from gxopt.settings import organization_code
@@ -77,13 +77,13 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         """Per product and method: the GX tonnage that can still be promised at the full GX level."""
         return queries.availability(app.state.book, delivery)
 
-    @app.post("/api/quotes", response_model=QuoteOut, responses=errors(404))
-    def quote(body: QuoteBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> QuoteOut:
+    @app.post("/api/quotes", response_model=Quote, responses=errors(404))
+    def quote(body: QuoteBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> Quote:
         """How many tonnes of GX steel can still be promised, the pools it would draw, and why not more."""
         _product(body.product)
         req = QuoteRequest(body.product, body.method, body.delivery, body.customer, body.alpha, body.target_cfp,
                            body.reps_per_t, body.gas, body.keep)
-        return QuoteOut(**app.state.book.current().quote(req).to_dict())
+        return app.state.book.current().quote(req)
 
     @app.post("/api/holds", response_model=HoldOut, status_code=201, responses=errors(404, 409, 503))
     def place_hold(body: HoldBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:

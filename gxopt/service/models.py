@@ -37,23 +37,6 @@ class QuoteBody(BaseModel):
     keep: bool = Field(False, description="booked orders keep their exact pool lines")
 
 
-class QuoteOut(BaseModel):
-    """The answer, as ``gxopt quote --json`` prints it."""
-
-    product_id: str
-    method: str
-    mode: str
-    gx_tonnage_t: float
-    reps_t: float
-    reps_per_t: float
-    alpha: float | None
-    allocated_cfp: float | None
-    pools: list[dict[str, Any]]
-    binding: list[str]
-    shadow_prices: dict[str, float]
-    warnings: list[str]
-
-
 class Availability(BaseModel):
     """Promisable GX tonnage at the full GX level, per product and method, and why not more."""
 
