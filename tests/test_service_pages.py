@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 
-import httpx
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
