@@ -87,6 +87,8 @@ class Quoter:
         self.first_start = base.scenario.periods.groupby("project_id")["period_start"].min()  # once, not per quote
         self.ok_pools = usable_pools(e.pools)
         self.expiries = np.sort(self.ok_pools["mb_expires"].unique())
+        self._pools_of_key: dict[tuple[str, str, str, int], tuple[list[str], str]] = {}
+        self._excluded_of_key: dict[tuple[str, str, str, int], list[str]] = {}
         res = base.results.pools.set_index("pool_id")
         self.used_run = res["used_run_t"]
         self.used_alloc_run = res["used_allocation_t"]
@@ -135,23 +137,27 @@ class Quoter:
     # ---- the eligible pools of the quote --------------------------------------------------------------
     def _eligible(self, req: QuoteRequest) -> tuple[list[str], str]:
         s = self.base.scenario.settings
-        delivery = np.datetime64(pd.Timestamp(req.delivery_date))
         if req.method == "allocation":
             op0, op1 = pd.Timestamp(s.operational_period.start), pd.Timestamp(s.operational_period.end)
             if not op0 <= pd.Timestamp(req.delivery_date) <= op1:
                 return [], "delivery outside the operational period of the allocated CFP (8.2.3)"
-        window = 0 if req.method == "allocation" else int(np.searchsorted(self.expiries, delivery, side="left"))
-        keys = pd.DataFrame({"key_id": [0], "product_id": [req.product_id], "method": [req.method],
-                             "gas": [req.gas or ""], "window": [window]})
         if not bool(self.products.at[req.product_id, "cfp_data_usable"]):
             return [], "the product's CFP data ended more than five years before the run date, with no stated justification (5.2.2)"
-        cand, stages = key_candidates(keys, self.elig.connections, self.ok_pools, self.expiries,
-                                      pd.Timestamp(s.as_of), self.raw_products,
-                                      self.first_start)
-        for text, ok in stages:
-            if 0 not in ok:
-                return [], text
-        return sorted(cand["pool_id"].unique()), ""
+        key = self._key(req)
+        if key not in self._pools_of_key:  # the same key has the same pools for the life of this quoter
+            keys = pd.DataFrame({"key_id": [0], "product_id": [key[0]], "method": [key[1]], "gas": [key[2]],
+                                 "window": [key[3]]})
+            cand, stages = key_candidates(keys, self.elig.connections, self.ok_pools, self.expiries,
+                                          pd.Timestamp(s.as_of), self.raw_products, self.first_start)
+            why = next((text for text, ok in stages if 0 not in ok), "")
+            self._pools_of_key[key] = ([], why) if why else (sorted(cand["pool_id"].unique()), "")
+        return self._pools_of_key[key]
+
+    def _key(self, req: QuoteRequest) -> tuple[str, str, str, int]:
+        """What decides which pools a quote may draw: product, method, gas and delivery window (7.2.2)."""
+        delivery = np.datetime64(pd.Timestamp(req.delivery_date))
+        window = 0 if req.method == "allocation" else int(np.searchsorted(self.expiries, delivery, side="left"))
+        return (req.product_id, req.method, req.gas or "", window)
 
     # ---- the quote --------------------------------------------------------------------------------------
     def quote(self, req: QuoteRequest) -> Quote:
@@ -236,7 +242,13 @@ class Quoter:
         return out
 
     def _excluded(self, req: QuoteRequest, eligible: list[str]) -> list[str]:
-        """Usable pools that do not count for this quote, with the rule that excludes each."""
+        """Usable pools that do not count for this quote, with the rule that excludes each (once per key)."""
+        key = self._key(req)
+        if key not in self._excluded_of_key:
+            self._excluded_of_key[key] = self._excluded_now(req, eligible)
+        return list(self._excluded_of_key[key])
+
+    def _excluded_now(self, req: QuoteRequest, eligible: list[str]) -> list[str]:
         conn = self.elig.connections
         linked = set(conn.loc[conn["product_id"] == req.product_id, "project_id"])
         out = []
