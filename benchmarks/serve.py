@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=100_000)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--quotes", type=int, default=400)
+    ap.add_argument("--workers", type=int, default=1, help="gxopt serve --workers")
     ap.add_argument("--append", action="store_true", help="append the row to benchmarks/README.md")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,8 +57,8 @@ def main() -> None:
             port = s.getsockname()[1]
         base = f"http://127.0.0.1:{port}"
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "gxopt", "serve", str(scen), "--db", url, "--port", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([sys.executable, "-m", "gxopt", "serve", str(scen), "--db", url, "--port", str(port),
+                                 "--workers", str(a.workers)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             while True:
                 try:
@@ -98,9 +99,9 @@ def main() -> None:
     times.sort()
     q = lambda p: 1000 * times[min(len(times) - 1, int(p * len(times)))]  # noqa: E731
     machine = f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, {dt.date.today()}"
-    header = ("| orders | clients | quotes | p50 ms | p95 ms | p99 ms | quotes/s | serve start-up s |\n"
-              "|---|---|---|---|---|---|---|---|")
-    row = (f"| {a.orders:,} | {a.clients} | {len(times)} | {statistics.median(times) * 1000:.1f} | {q(0.95):.1f} | "
+    header = ("| orders | workers | clients | quotes | p50 ms | p95 ms | p99 ms | quotes/s | serve start-up s |\n"
+              "|---|---|---|---|---|---|---|---|---|")
+    row = (f"| {a.orders:,} | {a.workers} | {a.clients} | {len(times)} | {statistics.median(times) * 1000:.1f} | {q(0.95):.1f} | "
            f"{q(0.99):.1f} | {len(times) / wall:.0f} | {startup:.1f} |")
     print(f"machine: {machine}\n{header}\n{row}")
     if a.append:

@@ -221,13 +221,19 @@ def serve(
     db: Annotated[str, typer.Option("--db", help="Ledger database URL (SQLite or PostgreSQL).")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each keeps its own solved book).")] = 1,
 ) -> None:
-    """The planners' service: JSON API (OpenAPI at /docs) over the scenario's book and the ledger."""
+    """The planners' service: web pages and JSON API (OpenAPI at /docs) over the scenario's book and the ledger."""
     import uvicorn
 
-    from gxopt.service.app import create_app
+    from gxopt.service.app import ENV_DB, ENV_SCENARIO, create_app
 
-    uvicorn.run(create_app(scenario, db), host=host, port=port, log_level="info")
+    if workers > 1:  # uvicorn starts each worker from the import string; they meet in the ledger
+        os.environ[ENV_SCENARIO], os.environ[ENV_DB] = str(Path(scenario).resolve()), db
+        uvicorn.run("gxopt.service.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+    else:
+        uvicorn.run(create_app(scenario, db), host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -142,8 +142,9 @@ def test_availability_and_a_disabled_token(service) -> None:  # type: ignore[no-
 
 
 @contextlib.contextmanager
-def served(url: str, n: int = 1):  # type: ignore[no-untyped-def]
-    """``n`` real ``gxopt serve`` processes on free loopback ports over one ledger; yields their base URLs."""
+def served(url: str, n: int = 1, workers: int = 1):  # type: ignore[no-untyped-def]
+    """``n`` real ``gxopt serve`` processes (of ``workers`` workers each) on free loopback ports over one ledger;
+    yields their base URLs."""
     procs, bases = [], []
     try:
         for _ in range(n):
@@ -151,7 +152,8 @@ def served(url: str, n: int = 1):  # type: ignore[no-untyped-def]
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "gxopt", "serve", str(SCEN), "--db", url, "--port", str(port)],
+                [sys.executable, "-m", "gxopt", "serve", str(SCEN), "--db", url, "--port", str(port),
+                 "--workers", str(workers)],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
             bases.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 120
@@ -170,9 +172,11 @@ def served(url: str, n: int = 1):  # type: ignore[no-untyped-def]
             proc.communicate(timeout=30)
 
 
-def test_gxopt_serve_answers_over_http(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The real command: uvicorn on a free loopback port, health and a 401 over the wire, then stopped."""
-    with served(f"sqlite:///{tmp_path / 'gx.db'}") as (base,):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gxopt_serve_answers_over_http(tmp_path, workers: int) -> None:  # type: ignore[no-untyped-def]
+    """The real command: uvicorn on a free loopback port (one process, or two workers), health and a 401 over the
+    wire, then stopped."""
+    with served(f"sqlite:///{tmp_path / 'gx.db'}", workers=workers) as (base,):
         health = httpx.get(f"{base}/api/health", timeout=5)
         assert health.status_code == 200 and health.json()["scenario"].startswith("Kaigan Steel")
         assert httpx.get(f"{base}/api/availability", timeout=5).status_code == 401

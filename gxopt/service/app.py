@@ -29,6 +29,7 @@ from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody
 from gxopt.service.sessions import SESSION_COOKIE, SESSION_HOURS, session_secret
 from gxopt.settings import organization_code
 
+ENV_SCENARIO, ENV_DB = "GXOPT_SERVE_SCENARIO", "GXOPT_SERVE_DB"  # how gxopt serve --workers N hands them over
 PLANNING = ("planner", "operator")
 READING = ("operator", "auditor")
 
@@ -185,6 +186,13 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
 
     pages.register(app)
     return app
+
+
+def from_environment() -> FastAPI:
+    """The application of one worker of ``gxopt serve --workers N`` (scenario and ledger from the environment)."""
+    import os
+
+    return create_app(os.environ[ENV_SCENARIO], os.environ[ENV_DB])
 
 
 def is_page(route: Any) -> bool:
