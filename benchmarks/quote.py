@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,6 +27,7 @@ def main() -> None:
     """Solve the book, then time the quotes."""
     from batch import BOOKS
     from generate import generate
+    from table import emit
 
     import gxopt
     from gxopt.quote import Quoter, QuoteRequest
@@ -54,16 +53,12 @@ def main() -> None:
                 promised += q.quote(req).gx_tonnage_t
                 times.append(time.perf_counter() - t0)
     times.sort()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, {dt.date.today()}"
     name = a.book + (f" (supply × {a.supply:g})" if a.supply else "")
     row = (f"| {name} | {len(base.orders):,} | {len(times)} | {1000 * statistics.median(times):.1f} | "
            f"{1000 * times[int(0.95 * len(times))]:.1f} | {1000 * times[-1]:.1f} | {1000 * init:.1f} | {promised:,.0f} |")
     header = ("| book | orders | quotes | median ms | p95 ms | max ms | Quoter() ms | tonnes promised (sum) |\n"
               "|---|---|---|---|---|---|---|---|")
-    print(f"machine: {machine}\n{header}\n{row}")
-    if a.append:
-        with (HERE / "README.md").open("a", encoding="utf-8") as fh:
-            fh.write(f"\nQuotes, run of {machine}:\n\n{header}\n{row}\n")
+    emit("Quotes", header, [row], a.append)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -34,6 +32,7 @@ sys.path.insert(0, str(HERE))
 def main() -> None:
     """Build the book and the ledger, start the service, time the quotes."""
     from generate import generate
+    from table import emit
 
     from gxopt.ledger import users
     from gxopt.ledger.batch import batch
@@ -98,15 +97,11 @@ def main() -> None:
             proc.wait(timeout=30)
     times.sort()
     q = lambda p: 1000 * times[min(len(times) - 1, int(p * len(times)))]  # noqa: E731
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, {dt.date.today()}"
     header = ("| orders | workers | clients | quotes | p50 ms | p95 ms | p99 ms | quotes/s | serve start-up s |\n"
               "|---|---|---|---|---|---|---|---|---|")
     row = (f"| {a.orders:,} | {a.workers} | {a.clients} | {len(times)} | {statistics.median(times) * 1000:.1f} | {q(0.95):.1f} | "
            f"{q(0.99):.1f} | {len(times) / wall:.0f} | {startup:.1f} |")
-    print(f"machine: {machine}\n{header}\n{row}")
-    if a.append:
-        with (HERE / "README.md").open("a", encoding="utf-8") as fh:
-            fh.write(f"\nQuotes over HTTP (`benchmarks/serve.py`), run of {machine}:\n\n{header}\n{row}\n")
+    emit("Quotes over HTTP (`benchmarks/serve.py`)", header, [row], a.append)
 
 
 if __name__ == "__main__":
