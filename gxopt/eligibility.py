@@ -33,7 +33,7 @@ class Eligibility:
         (categorical, empty when the order can be served), ``rank`` (by delivery date, then id), ``class_id``
         (its eligibility class, -1 if it cannot be served), ``key_id``.
     classes : per eligibility class (same method, crude-steel ``site`` and set of eligible pools):
-        ``class_id, key_id, method, site, cap_t, n_orders, first_rank``.
+        ``class_id, key_id, method, site, cap_t, n_orders``.
     arcs : one row per eligible (class, pool) pair: ``class_id, pool_id, method, same_site, expiry_days``.
     connections : every physically connected (project, product) pair with its evidence path.
     """
@@ -291,14 +291,12 @@ def eligibility(s: Scenario, pg: ProcessGraph, pools: pd.DataFrame, aggregate: b
     first_of = np.full(n_class, len(o), dtype=np.int64)
     np.minimum.at(first_of, cls_sv, sv)  # first order (by id) of each class: its key stands for the class
     class_key = key_id[first_of] if n_class else np.zeros(0, np.int64)
-    first_rank = np.full(n_class, len(o), dtype=np.int64)
-    np.minimum.at(first_rank, cls_sv, rank[sv])
     classes = pd.DataFrame({
         "class_id": np.arange(n_class), "key_id": class_key,
         "method": np.where(k_alloc[class_key] == 1, "allocation", "mass_balance"),
         "site": site_names[key_site[class_key]].astype(object),
         "cap_t": np.bincount(cls_sv, weights=cap[sv], minlength=n_class),
-        "n_orders": np.bincount(cls_sv, minlength=n_class), "first_rank": first_rank})
+        "n_orders": np.bincount(cls_sv, minlength=n_class)})
 
     orders = o.assign(alpha_max=np.where(alloc, alpha, np.nan), cap_per_t=cap_per_t, cap_t=cap,
                       reason=pd.Categorical.from_codes(reason, categories=pd.Index(reasons, dtype=object)),

@@ -97,6 +97,11 @@ class Quoter:
         got = cls >= 0
         self.class_total = np.bincount(cls[got], weights=base.results.orders["reps_t"].to_numpy(float)[got],
                                        minlength=len(e.classes))
+        # re-optimizing quotes keep every booked class at its total: its arcs, once for all quotes
+        booked = np.flatnonzero(self.class_total > EPS)
+        self.booked_arcs = e.arcs[np.isin(e.arcs["class_id"].to_numpy(), booked)]
+        self.booked_class = np.searchsorted(booked, self.booked_arcs["class_id"].to_numpy())
+        self.booked_total = self.class_total[booked]
 
     # ---- the per-tonne need -------------------------------------------------------------------------
     def _need(self, req: QuoteRequest) -> tuple[float, float | None, float | None]:
@@ -192,15 +197,10 @@ class Quoter:
         Re-optimizing: every booked class keeps its total (a demand column fixed at it) but may draw on any
         of its eligible pools. Returns (REPs per eligible pool, pool_account duals, allocation duals).
         """
-        e = self.elig
         q_pools = np.asarray(eligible, dtype=object)
-        if keep:
-            booked = e.arcs.iloc[:0]
-            totals = np.zeros(0)
-        else:
-            active = np.flatnonzero(self.class_total > EPS)
-            booked = e.arcs[np.isin(e.arcs["class_id"].to_numpy(), active)]
-            totals = self.class_total[active]
+        booked = self.booked_arcs.iloc[:0] if keep else self.booked_arcs
+        b_class = self.booked_class[:0] if keep else self.booked_class
+        totals = np.zeros(0) if keep else self.booked_total
         pool_ids, arc_pool = np.unique(np.concatenate([booked["pool_id"].to_numpy(object), q_pools]),
                                        return_inverse=True)
         avail = self.pools["available_t"].reindex(pool_ids).to_numpy(float)
@@ -208,20 +208,17 @@ class Quoter:
         if keep:
             avail = np.maximum(avail - self.used_run.reindex(pool_ids).fillna(0.0).to_numpy(float), 0.0)
             limit = np.maximum(limit - self.used_alloc_run.reindex(pool_ids).fillna(0.0).to_numpy(float), 0.0)
-        b_class = np.searchsorted(np.flatnonzero(self.class_total > EPS), booked["class_id"].to_numpy()) \
-            if len(booked) else np.zeros(0, np.int64)
         n_b, n_q, q_class = len(booked), len(q_pools), len(totals)
         expiry = (self.pools["mb_expires"].reindex(q_pools) - pd.Timestamp(self.base.scenario.settings.as_of)
                   ).dt.days.to_numpy(float)
-        net = Network(
+        net = Network(  # booked arcs cost nothing in the expiry stage, booked columns are fixed: only the quote moves
             pool_ids=pool_ids, available=avail, alloc_limit=limit, n_classes=q_class + 1,
             arc_pool=arc_pool.ravel().astype(np.int64), arc_class=np.r_[b_class, np.full(n_q, q_class)].astype(np.int64),
             arc_alloc=np.r_[(booked["method"] == "allocation").to_numpy(bool), np.full(n_q, is_alloc)],
             arc_expiry_days=np.r_[np.zeros(n_b), expiry], arc_same_site=np.zeros(n_b + n_q),
             order_class=np.arange(q_class + 1), order_lower=np.r_[totals, 0.0],
             order_upper=np.r_[totals, np.inf], order_premium=np.zeros(q_class + 1),
-            order_weight=np.zeros(q_class + 1), order_volume=np.r_[np.zeros(q_class), 1.0],
-            arc_stage_mask=np.r_[np.zeros(n_b), np.ones(n_q)])
+            order_weight=np.zeros(q_class + 1))
         sol = solve_program(program(net), stages=("volume", "expiry"))
         return sol.values["reps"][n_b:], sol.duals["pool_account"], sol.duals["allocation_conservation"]
 

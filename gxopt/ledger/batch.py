@@ -113,14 +113,19 @@ CHUNK = 20_000  # certificates written per bulk statement
 
 def _issue_run(conn: sa.Connection, orders: pd.DataFrame, lines: pd.DataFrame, org: str, year: int,
                batch_id: str) -> list[str]:
-    """One certificate per order with lines, in order id order, written in bulk chunks."""
-    ids = np.unique(lines["order_id"].to_numpy(object)) if len(lines) else np.zeros(0, object)
+    """One certificate per order with lines, in order id order, written in bulk chunks.
+
+    A run's orders and allocation lines come sorted by order id already; they are sorted only if not.
+    """
+    if not lines["order_id"].is_monotonic_increasing:
+        lines = lines.sort_values("order_id", kind="stable")
+    line_order = lines["order_id"].to_numpy(object)
     cols = ["order_id", "method", "customer", "product_id", "tonnage_t", "general_cfp", "residual_cfp",
             "allocated_cfp", "alpha", "gx_tonnage_t", *certs.OPTIONAL_CERT_FIELDS]
-    sel = orders[orders["order_id"].isin(ids)].sort_values("order_id")
+    sel = orders[orders["order_id"].isin(np.unique(line_order))]
+    if not sel["order_id"].is_monotonic_increasing:
+        sel = sel.sort_values("order_id")
     rows = [dict(zip(cols, v)) for v in zip(*(sel[c].to_numpy(object) for c in cols))]
-    lines = lines.sort_values("order_id", kind="stable")
-    line_order = lines["order_id"].to_numpy(object)
     cuts = sorted(set(range(0, len(rows), CHUNK)) | {len(rows) // 2, len(rows)})
     issued: list[str] = []
     for a, b in zip(cuts, cuts[1:]):

@@ -102,7 +102,7 @@ def issue_many(conn: sa.Connection, *, org_code: str, year: int, batch_id: str, 
         return []
     ids = next_certificate_ids(conn, org_code, year, len(orders))
     issued_at = now()
-    by_order = {oid: idx for oid, idx in lines.groupby("order_id", sort=False).indices.items()}
+    by_order = lines.groupby("order_id", sort=False).indices
     cols = {c: lines[c].to_numpy(object) for c in ("pool_id", "project_id", "gas", "evidence")}
     reps_g = lines["reps_g"].to_numpy(np.int64)
     period_end = pd.to_datetime(lines["period_end"]).dt.date.to_numpy(object)

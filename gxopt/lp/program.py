@@ -30,7 +30,7 @@ feasible for the per-order LP with the same objective in every stage: the class 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -60,18 +60,15 @@ class Network:
     order_upper: np.ndarray
     order_premium: np.ndarray
     order_weight: np.ndarray
-    order_volume: np.ndarray | None = None  # volume-stage coefficient of each demand column (default 1)
-    arc_stage_mask: np.ndarray | None = None  # arcs that count in the expiry and site stages (default all)
 
 
 @dataclass(frozen=True)
 class Columns:
-    """A family of columns: bounds per column; ``labels`` name them (arc or order positions)."""
+    """A family of columns: bounds per column (columns are arc or order positions of the network)."""
 
     name: str
     lower: np.ndarray
     upper: np.ndarray
-    doc: str = ""
 
     def __len__(self) -> int:
         return len(self.lower)
@@ -96,7 +93,6 @@ class Rows:
     lower: np.ndarray
     upper: np.ndarray
     terms: tuple[Term, ...]
-    doc: str = ""
 
     def __len__(self) -> int:
         return len(self.lower)
@@ -119,7 +115,6 @@ class Program:
     columns: dict[str, Columns]
     rows: dict[str, Rows]
     stages: tuple[Stage, ...]
-    meta: dict[str, object] = field(default_factory=dict)
 
     def column_offsets(self) -> dict[str, int]:
         """First column of each family when the families are laid end to end."""
@@ -150,7 +145,7 @@ def define_reps(net: Network) -> Columns:
     (8.2.2): see :mod:`gxopt.eligibility`.
     """
     n = len(net.arc_pool)
-    return Columns("reps", np.zeros(n), np.full(n, INF), define_reps.__doc__ or "")
+    return Columns("reps", np.zeros(n), np.full(n, INF))
 
 
 def define_served(net: Network) -> Columns:
@@ -162,8 +157,7 @@ def define_served(net: Network) -> Columns:
     :math:`\alpha \le 1`, so the scope 1+2 part never falls below zero (8.1.1, 8.3.2). Both are also
     capped by ``requested_reps_t``. (Family name in results and ``verify``: ``order_cap``.)
     """
-    return Columns("served", np.asarray(net.order_lower, float), np.asarray(net.order_upper, float),
-                   define_served.__doc__ or "")
+    return Columns("served", np.asarray(net.order_lower, float), np.asarray(net.order_upper, float))
 
 
 def define_pool_account(net: Network) -> Rows:
@@ -176,7 +170,7 @@ def define_pool_account(net: Network) -> Rows:
     n = len(net.arc_pool)
     p = len(net.pool_ids)
     return Rows("pool_account", np.asarray(net.pool_ids), np.full(p, -INF), np.asarray(net.available, float),
-                (Term("reps", np.asarray(net.arc_pool), np.arange(n), _ones(n)),), define_pool_account.__doc__ or "")
+                (Term("reps", np.asarray(net.arc_pool), np.arange(n), _ones(n)),))
 
 
 def define_class_balance(net: Network) -> Rows:
@@ -191,8 +185,7 @@ def define_class_balance(net: Network) -> Rows:
     e = net.n_classes
     return Rows("class_balance", np.arange(e), np.zeros(e), np.zeros(e),
                 (Term("reps", np.asarray(net.arc_class), np.arange(n), _ones(n)),
-                 Term("served", np.asarray(net.order_class), np.arange(m), -_ones(m))),
-                define_class_balance.__doc__ or "")
+                 Term("served", np.asarray(net.order_class), np.arange(m), -_ones(m))))
 
 
 def define_allocation_conservation(net: Network) -> Rows:
@@ -207,8 +200,17 @@ def define_allocation_conservation(net: Network) -> Rows:
     pools, row = np.unique(np.asarray(net.arc_pool)[alloc], return_inverse=True)
     return Rows("allocation_conservation", np.asarray(net.pool_ids)[pools], np.full(len(pools), -INF),
                 np.asarray(net.alloc_limit, float)[pools],
-                (Term("reps", row.astype(np.int64), alloc, _ones(len(alloc))),),
-                define_allocation_conservation.__doc__ or "")
+                (Term("reps", row.astype(np.int64), alloc, _ones(len(alloc))),))
+
+
+STAGES = (
+    ("value", "max", "sum of premium x REPs delivered"),
+    ("volume", "max", "REPs delivered (no REP left idle that an order could take at equal value)"),
+    ("expiry", "min", "REPs x days to the pool's expiry: pools that expire sooner first"),
+    ("site", "max", "REPs from the site where the product's crude steel is made (SteelZero site-level link)"),
+    ("order", "min", "REPs x order rank (by delivery, then order id): deterministic ties"),
+)
+"""(name, sense, meaning) of every stage, in order."""
 
 
 def define_stages(net: Network) -> tuple[Stage, ...]:
@@ -221,21 +223,15 @@ def define_stages(net: Network) -> tuple[Stage, ...]:
     5. ``order`` (min) :math:`\sum_o r_o z_o`: rank by delivery date then order id, deterministic ties.
     """
     m, n = len(net.order_class), len(net.arc_class)
-    volume = _ones(m) if net.order_volume is None else np.asarray(net.order_volume, float)
-    mask = _ones(n) if net.arc_stage_mask is None else np.asarray(net.arc_stage_mask, float)
-    zero_m, zero_n = np.zeros(m), np.zeros(n)
-    return (
-        Stage("value", "max", {"reps": zero_n, "served": np.asarray(net.order_premium, float)},
-              "sum of premium x REPs delivered"),
-        Stage("volume", "max", {"reps": zero_n, "served": volume},
-              "REPs delivered (no REP left idle that an order could take at equal value)"),
-        Stage("expiry", "min", {"reps": np.asarray(net.arc_expiry_days, float) * mask, "served": zero_m},
-              "REPs x days to the pool's expiry: pools that expire sooner first"),
-        Stage("site", "max", {"reps": np.asarray(net.arc_same_site, float) * mask, "served": zero_m},
-              "REPs from the site where the product's crude steel is made (SteelZero site-level link)"),
-        Stage("order", "min", {"reps": zero_n, "served": np.asarray(net.order_weight, float)},
-              "REPs x order rank (by delivery, then order id): deterministic ties"),
-    )
+    coef = {"value": ("served", net.order_premium), "volume": ("served", _ones(m)),
+            "expiry": ("reps", net.arc_expiry_days), "site": ("reps", net.arc_same_site),
+            "order": ("served", net.order_weight)}
+    stages = []
+    for name, sense, meaning in STAGES:
+        family, c = coef[name]
+        costs = {"reps": np.zeros(n), "served": np.zeros(m)} | {family: np.asarray(c, float)}
+        stages.append(Stage(name, sense, costs, meaning))
+    return tuple(stages)
 
 
 COLUMN_FAMILIES = (define_reps, define_served)
@@ -248,11 +244,6 @@ def program(net: Network) -> Program:
     rows = {r.name: r for r in (f(net) for f in ROW_BLOCKS)}
     return Program(columns, rows, define_stages(net))
 
-
-STAGES = tuple((s.name, s.sense, s.meaning) for s in define_stages(Network(
-    np.zeros(0, object), np.zeros(0), np.zeros(0), 0, *(np.zeros(0, np.int64),) * 2, *(np.zeros(0),) * 3,
-    np.zeros(0, np.int64), *(np.zeros(0),) * 4)))
-"""(name, sense, meaning) of every stage, in order."""
 
 FAMILIES = {
     "reps": define_reps, "order_cap": define_served, "pool_account": define_pool_account,

@@ -66,10 +66,12 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         return Health(status="ok", version=__version__, scenario=book.scenario.name, as_of=book.scenario.settings.as_of,
                       book_solves=book.solves)
 
-    def _product(name: str) -> str:
-        if name not in app.state.book.current().products.index:
-            raise HTTPException(404, f"unknown product {name}")
-        return name
+    def _request(body: QuoteBody) -> QuoteRequest:
+        """The quote asked for, once its product is known (404 naming it otherwise)."""
+        if body.product not in app.state.book.products:
+            raise HTTPException(404, f"unknown product {body.product}")
+        return QuoteRequest(body.product, body.method, body.delivery, body.customer, body.alpha, body.target_cfp,
+                            body.reps_per_t, body.gas, body.keep)
 
     @app.get("/api/availability", response_model=list[Availability], responses=errors())
     def availability(user: Annotated[User, Depends(allow(*PLANNING))],
@@ -81,17 +83,12 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
     @app.post("/api/quotes", response_model=Quote, responses=errors(404))
     def quote(body: QuoteBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> Quote:
         """How many tonnes of GX steel can still be promised, the pools it would draw, and why not more."""
-        _product(body.product)
-        req = QuoteRequest(body.product, body.method, body.delivery, body.customer, body.alpha, body.target_cfp,
-                           body.reps_per_t, body.gas, body.keep)
-        return app.state.book.current().quote(req)
+        return app.state.book.current().quote(_request(body))
 
     @app.post("/api/holds", response_model=HoldOut, status_code=201, responses=errors(404, 409, 503))
     def place_hold(body: HoldBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:
         """Reserve a quote's REPs, decided inside the ledger's write transaction against every other hold."""
-        _product(body.product)
-        req = QuoteRequest(body.product, body.method, body.delivery, body.customer, body.alpha, body.target_cfp,
-                           body.reps_per_t, body.gas, body.keep)
+        req = _request(body)
         with writer(engine, f"hold by {user.name}") as conn:
             holds.lapse(conn)
             q = app.state.book.current(conn).quote(req)
@@ -103,7 +100,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             hold_id = holds.place(conn, q, req, body.days, organization_code(app.state.book.scenario.model.meta),
                                   body.tonnage, created_by=user.name)
             actions.record(conn, user.name, "hold", hold_id, body.model_dump(mode="json"))
-            return queries._hold(conn, hold_id)
+            return queries.hold_out(conn, hold_id)
 
     @app.get("/api/holds", response_model=list[HoldOut], responses=errors())
     def list_holds(user: Annotated[User, Depends(allow(*PLANNING))]) -> list[HoldOut]:
@@ -112,7 +109,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             q = sa.select(holds_t.c.hold_id).where(holds_t.c.status == "active").order_by(holds_t.c.hold_id)
             if user.role != "operator":
                 q = q.where(holds_t.c.created_by == user.name)
-            return [queries._hold(conn, h) for h in conn.execute(q).scalars()]
+            return [queries.hold_out(conn, h) for h in conn.execute(q).scalars()]
 
     @app.delete("/api/holds/{hold_id}", response_model=HoldOut, responses=errors(404, 409, 503))
     def release_hold(hold_id: str, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:
@@ -127,7 +124,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                 raise HTTPException(409, f"hold {hold_id} is {row.status}, not active")
             holds.release(conn, hold_id)
             actions.record(conn, user.name, "release hold", hold_id, {})
-            return queries._hold(conn, hold_id)
+            return queries.hold_out(conn, hold_id)
 
     @app.post("/api/orders", status_code=201, responses=errors(404, 409, 503))
     def book_order(body: OrderBody, user: Annotated[User, Depends(allow(*PLANNING))]) -> dict[str, Any]:
@@ -166,7 +163,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         for ln in lines:
             ln.pop("certificate_id")
             ln["period_end"] = str(ln["period_end"])
-        return queries._certificate(r, lines)
+        return queries.certificate_out(r, lines)
 
     @app.post("/api/batches", responses=errors(409, 503))
     def run_batch(user: Annotated[User, Depends(allow("operator"))]) -> dict[str, Any]:

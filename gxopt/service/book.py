@@ -29,6 +29,7 @@ class Book:
     def __init__(self, scenario: str | Path, engine: sa.Engine) -> None:
         self.scenario = load(scenario)
         self.pools_now = compute_pools(self.scenario)
+        self.products = list(self.scenario.model.products["product_id"])  # fixed for the life of the service
         self.engine = engine
         self._lock = threading.Lock()
         self.version: tuple[object, ...] | None = None

@@ -64,7 +64,7 @@ def register(app: FastAPI) -> None:
         delivery = book.scenario.settings.as_of
         return _page(request, name, user, title=f"{user.role} - {book.scenario.model.meta.organization}",
                      availability=queries.availability(book, delivery), delivery=delivery,
-                     products=list(book.current().products.index), **extra)
+                     products=book.products, **extra)
 
     @app.get("/planner", response_class=HTMLResponse, include_in_schema=False)
     def planner_page(request: Request, user: Annotated[User, Depends(allow("planner", "operator", page=True))],

@@ -36,7 +36,7 @@ def certificates(engine: sa.Engine, status: str | None = None) -> list[Certifica
         q = sa.select(certs_t).order_by(certs_t.c.certificate_id)
         if status:
             q = q.where(certs_t.c.status == status)
-        return [_certificate(r) for r in conn.execute(q).mappings()]
+        return [certificate_out(r) for r in conn.execute(q).mappings()]
 
 
 def ledger_check(engine: sa.Engine) -> VerifyOut:
@@ -47,7 +47,8 @@ def ledger_check(engine: sa.Engine) -> VerifyOut:
     return VerifyOut(ok=not problems, problems=problems, journal_entries=chain.entries, journal_head=chain.head_hash)
 
 
-def _certificate(r: Any, lines: list[dict[str, Any]] | None = None) -> CertificateOut:
+def certificate_out(r: Any, lines: list[dict[str, Any]] | None = None) -> CertificateOut:
+    """A ledger certificate row (and its lines) as the API answers it."""
     return CertificateOut(
         certificate_id=r["certificate_id"], order_id=r["order_id"], method=r["method"], customer=r["customer"],
         product_id=r["product_id"], tonnage_t=r["tonnage_t"], reps_t=r["reps_g"] / G_PER_T,
@@ -56,7 +57,8 @@ def _certificate(r: Any, lines: list[dict[str, Any]] | None = None) -> Certifica
         issued_at=r["issued_at"], lines=lines)
 
 
-def _hold(conn: sa.Connection, hold_id: str) -> HoldOut:
+def hold_out(conn: sa.Connection, hold_id: str) -> HoldOut:
+    """A hold as the API answers it."""
     r = conn.execute(sa.select(holds_t).where(holds_t.c.hold_id == hold_id)).one()
     return HoldOut(hold_id=r.hold_id, product_id=r.product_id, method=r.method, customer=r.customer,
                    tonnage_t=r.tonnage_t, reps_t=r.reps_g / G_PER_T, expires=r.expires_on, status=r.status,
