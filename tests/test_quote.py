@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -131,3 +132,18 @@ def test_impossible_requests_are_input_errors(book, req: QuoteRequest, rule: str
 def test_quote_json_has_the_promised_keys(book) -> None:  # type: ignore[no-untyped-def]
     d: dict[str, Any] = Quoter(book).quote(QuoteRequest("HRC", "mass_balance", D)).to_dict()
     assert {"gx_tonnage_t", "reps_t", "pools", "binding", "shadow_prices"} <= set(d)
+
+
+def test_a_quoter_answers_a_repeated_key_as_a_fresh_one(book) -> None:  # type: ignore[no-untyped-def]
+    """The quoter solves each (eligible pools, method, mode) once; later quotes of the key, at another GX level,
+    must equal what a fresh quoter answers, and the kept solution cannot be changed by a caller."""
+    shared = Quoter(book)
+    for req in (QuoteRequest("HRC", "mass_balance", D), QuoteRequest("HRC", "allocation", D),
+                QuoteRequest("HRC", "mass_balance", D, keep=True)):
+        shared.quote(req)
+        for later in (req, dataclasses.replace(req, reps_per_t=0.5) if req.method == "mass_balance"
+                      else dataclasses.replace(req, alpha=0.4)):
+            assert shared.quote(later).to_dict() == Quoter(book).quote(later).to_dict()
+    x = next(iter(shared._solved.values()))[0]
+    with pytest.raises(ValueError):
+        x[0] = 1.0

@@ -16,11 +16,13 @@ from gxopt.reps import compute_pools
 
 
 def ledger_version(conn: sa.Connection) -> tuple[object, ...]:
-    """What changes whenever the REPs anyone may promise change: the journal head and the holds."""
-    head = conn.execute(sa.select(journal_head.c.seq, journal_head.c.hash)).first()
-    n_holds, n_active = conn.execute(sa.select(
-        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((holds.c.status == "active", 1), else_=0)), 0))).one()
-    return (tuple(head) if head else None, int(n_holds), int(n_active))
+    """What changes whenever the REPs anyone may promise change: the journal head and the holds (one statement:
+    it is read before every quote)."""
+    n_holds = sa.select(sa.func.count()).select_from(holds).scalar_subquery()
+    n_active = sa.select(sa.func.count()).select_from(holds).where(holds.c.status == "active").scalar_subquery()
+    head_seq = sa.select(journal_head.c.seq).where(journal_head.c.id == 1).scalar_subquery()
+    head_hash = sa.select(journal_head.c.hash).where(journal_head.c.id == 1).scalar_subquery()
+    return tuple(conn.execute(sa.select(head_seq, head_hash, n_holds, n_active)).one())
 
 
 class Book:
