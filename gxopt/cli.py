@@ -9,6 +9,7 @@ ledger audit found a stored row edited or deleted; 1 any other internal error.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -161,7 +162,11 @@ def quote(
     req = QuoteRequest(product, method, delivery.date(), customer, alpha, target_cfp, reps_per_t, gas, keep)
     if hold is not None and not db:
         raise InputError([Issue("quote", None, "hold", "--hold needs --db: a hold is kept in the ledger")])
-    q, hold_id = _quote(scenario, req, db, hold, tonnage)
+    try:
+        q, hold_id = _quote(scenario, req, db, hold, tonnage)
+    except InputError as exc:  # the quote names its fields as the API does; here they are flags
+        raise InputError([dataclasses.replace(i, column="--" + i.column.replace("_", "-"))
+                          if i.file == "quote" and i.column else i for i in exc.issues]) from None
     if as_json:
         out.print_json(json.dumps(q.to_dict() | ({"hold_id": hold_id} if hold_id else {})))
         return

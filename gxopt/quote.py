@@ -123,13 +123,15 @@ class Quoter:
         p = self.product_facts[req.product_id]
         given = [x is not None for x in (req.alpha, req.target_cfp, req.reps_per_t)]
         if sum(given) > 1:
-            raise bad("alpha/target-cfp/reps-per-t", "give at most one of --alpha, --target-cfp, --reps-per-t")
+            raise bad("alpha", "give at most one of alpha (the GX value), target_cfp (the allocated CFP wanted) "
+                      "and reps_per_t (the REPs per tonne wanted)")
         if req.method == "mass_balance":
             if req.alpha is not None or req.target_cfp is not None:
-                raise bad("alpha/target-cfp", "--alpha and --target-cfp are for GX Allocation; use --reps-per-t")
+                raise bad("alpha" if req.alpha is not None else "target_cfp", "the GX value and a target CFP are "
+                          "for GX Allocation; for GX Mass Balance give the REPs per tonne (reps_per_t)")
             r = float(p["mb_cap_cfp"]) if req.reps_per_t is None else float(req.reps_per_t)
             if not 0 < r <= p["mb_cap_cfp"] + 1e-12:
-                raise bad("reps-per-t", f"must be in (0, {p['mb_cap_cfp']:g}]: at most the product's scope 1+2 "
+                raise bad("reps_per_t", f"must be in (0, {p['mb_cap_cfp']:g}]: at most the product's scope 1+2 "
                           "intensity on the pre-project basis (scope 1 + scope 2 + the REPs its CFP already "
                           "contains), never its upstream scope 3 part", "7.3.2", r)
             return r, None, None
@@ -141,7 +143,8 @@ class Quoter:
         else:
             alpha = 1.0 if req.alpha is None else float(req.alpha)
         if not 0 < alpha <= 1 + 1e-12:
-            raise bad("alpha", f"the GX value alpha must be in (0, 1]; the allocated CFP can range from "
+            field = "target_cfp" if req.target_cfp is not None else "reps_per_t" if req.reps_per_t is not None else "alpha"
+            raise bad(field, f"the GX value alpha must be in (0, 1]; the allocated CFP can range from "
                       f"{non_alloc:g} (alpha 1) to {subject + non_alloc:g} (alpha 0)", "8.1.1", round(alpha, 6))
         alpha = min(alpha, 1.0)
         return alpha * subject, alpha, subject * (1 - alpha) + non_alloc

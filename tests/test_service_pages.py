@@ -97,6 +97,24 @@ def test_in_a_browser_a_planner_quotes_holds_and_releases_an_auditor_cannot(ledg
             expect(row).to_contain_text(product)
             row.get_by_role("button", name="Release").click()
             expect(row).to_have_count(0)
+            # hold again and book the order from the hold, in the row's own form
+            page.click("#hold-button")
+            expect(page.locator("#h-err-form")).to_contain_text("held as HOLD-")
+            hold_id = page.locator("#h-err-form").inner_text().split("held as ")[1].strip()
+            row = page.locator(f"[id='hold-{hold_id}']")
+            row.get_by_role("button", name="Book order").click()
+            row.locator("input[name=order_id]").fill("WEB-ORDER-1")
+            row.get_by_role("button", name="Book", exact=True).click()
+            expect(page.locator("#holds-error")).to_contain_text("booked as WEB-ORDER-1")
+            expect(row).to_contain_text("booked as WEB-ORDER-1: issued at the next batch")
+            assert row.get_by_role("button").count() == 0  # a booked hold can be neither released nor booked again
+            # GX Allocation: the GX value's field appears, and the service's rule is shown next to it
+            expect(page.locator("#q-alpha")).to_be_hidden()
+            page.select_option("#q-method", "allocation")
+            page.fill("#q-reps_per_t", "")
+            page.fill("#q-alpha", "1.5")
+            page.click("#quote-button")
+            expect(page.locator("#q-err-alpha")).to_contain_text("less than or equal to 1")
             page.screenshot(path=str(os.environ.get("GXOPT_SCREENSHOT", "/tmp/gxopt-planner.png")), full_page=True)
 
             auditor = browser.new_context().new_page()

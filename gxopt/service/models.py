@@ -67,6 +67,7 @@ class HoldOut(BaseModel):
     expires: dt.date
     status: str
     created_by: str | None
+    booked_order: str | None = Field(None, description="the order booked from this hold; the next batch issues it")
 
 
 class OrderBody(BaseModel):

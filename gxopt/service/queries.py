@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from gxopt.ledger.audit import audit
 from gxopt.ledger.journal import verify_chain
 from gxopt.ledger.tables import G_PER_T
+from gxopt.ledger.tables import booked_orders as booked_t
 from gxopt.ledger.tables import certificates as certs_t
 from gxopt.ledger.tables import holds as holds_t
 from gxopt.quote import QuoteRequest
@@ -60,6 +61,7 @@ def certificate_out(r: Any, lines: list[dict[str, Any]] | None = None) -> Certif
 def hold_out(conn: sa.Connection, hold_id: str) -> HoldOut:
     """A hold as the API answers it."""
     r = conn.execute(sa.select(holds_t).where(holds_t.c.hold_id == hold_id)).one()
+    order = conn.execute(sa.select(booked_t.c.order_id).where(booked_t.c.hold_id == hold_id)).scalar()
     return HoldOut(hold_id=r.hold_id, product_id=r.product_id, method=r.method, customer=r.customer,
                    tonnage_t=r.tonnage_t, reps_t=r.reps_g / G_PER_T, expires=r.expires_on, status=r.status,
-                   created_by=r.created_by)
+                   created_by=r.created_by, booked_order=order)
