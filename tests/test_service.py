@@ -55,6 +55,13 @@ RIGHTS = {
     ("GET", "/api/certificates"): {"operator", "auditor"},
     ("GET", "/api/certificates/{certificate_id}"): {"operator", "auditor"},
     ("POST", "/api/batches"): {"operator"},
+    ("GET", "/api/batches"): {"operator", "auditor"},
+    ("POST", "/api/certificates/{certificate_id}/void"): {"operator"},
+    ("GET", "/api/users"): {"admin"},
+    ("POST", "/api/users"): {"admin"},
+    ("POST", "/api/users/{name}/disable"): {"admin"},
+    ("GET", "/api/actions"): {"admin", "auditor", "operator"},
+    ("GET", "/admin"): {"admin"},
     ("GET", "/api/ledger/verify"): {"operator", "auditor"},
     ("GET", "/login"): None, ("POST", "/login"): None, ("POST", "/logout"): None,  # open: logging in and out
     ("GET", "/"): {"planner", "operator", "auditor", "admin"},
@@ -69,7 +76,7 @@ def _call(client: TestClient, route: APIRoute, token: str | None):  # type: igno
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     method = sorted(route.methods)[0]
     body = {"product": "NOPE", "delivery": "2026-10-01", "method": "mass_balance", "days": 1} if method == "POST" else None
-    path = route.path.replace("{hold_id}", "HOLD-NONE").replace("{certificate_id}", "GX-NONE")
+    path = route.path.replace("{hold_id}", "HOLD-NONE").replace("{certificate_id}", "GX-NONE").replace("{name}", "nobody")
     if (method, route.path) == ("POST", "/api/batches"):
         body = None
     if (method, route.path) == ("POST", "/api/orders"):

@@ -21,7 +21,13 @@ from gxopt.ledger.tables import ROLES, users
 HASHER = PasswordHasher()
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 TOKEN = re.compile(r"^gxt_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$")
+NAME_RULE = "1 to 100 letters, digits or . _ @ -, starting with a letter or digit"
 MIN_PASSWORD = 12
+
+
+def name_ok(name: str | None) -> bool:
+    """Whether ``name`` is a valid user name (:data:`NAME_RULE`)."""
+    return bool(NAME.fullmatch(name or ""))
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,7 @@ class User:
 
 def add(conn: sa.Connection, name: str, role: str, password: str | None = None) -> tuple[User, str]:
     """Create user ``name`` with ``role``; return the user and their API token (the only time it is shown)."""
-    problems = []
-    if not NAME.match(name or ""):
-        problems.append(f"user name {name!r}: 1 to 100 letters, digits or . _ @ -, starting with a letter or digit")
+    problems = [] if name_ok(name) else [f"user name {name!r}: {NAME_RULE}"]
     if role not in ROLES:
         problems.append(f"role {role!r}: must be one of {', '.join(ROLES)}")
     if password is not None and len(password) < MIN_PASSWORD:

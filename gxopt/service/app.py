@@ -21,11 +21,11 @@ from gxopt.ledger.tables import certificates as certs_t
 from gxopt.ledger.tables import holds as holds_t
 from gxopt.ledger.users import User
 from gxopt.quote import Quote, QuoteRequest
-from gxopt.service import pages, queries
+from gxopt.service import admin, pages, queries
 from gxopt.service.auth import TokenCache, allow
 from gxopt.service.book import Book
 from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody, HoldOut, OrderBody, QuoteBody,
-                                  VerifyOut, errors)
+                                  VerifyOut, VoidBody, errors)
 from gxopt.service.sessions import SESSION_COOKIE, SESSION_HOURS, session_secret
 from gxopt.settings import organization_code
 
@@ -165,6 +165,22 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
             ln["period_end"] = str(ln["period_end"])
         return queries.certificate_out(r, lines)
 
+    @app.post("/api/certificates/{certificate_id}/void", response_model=CertificateOut, responses=errors(404, 409, 503))
+    def void_certificate(certificate_id: str, body: VoidBody, user: Annotated[User, Depends(allow("operator"))],
+                         ) -> CertificateOut:
+        """Void an issued certificate: its REPs return to their pools by reverse journal entries; the order is open
+        again and the next batch may issue it anew."""
+        from gxopt.ledger.certificates import void
+
+        with writer(engine, f"void {certificate_id} by {user.name}") as conn:
+            r = conn.execute(sa.select(certs_t.c.status).where(certs_t.c.certificate_id == certificate_id)).first()
+            if r is None:
+                raise HTTPException(404, f"unknown certificate {certificate_id}")
+            grams = void(conn, certificate_id, body.reason)  # LedgerError (409): already void, passed on, ...
+            actions.record(conn, user.name, "void", certificate_id, {"reason": body.reason, "reps_g": grams})
+            row = conn.execute(sa.select(certs_t).where(certs_t.c.certificate_id == certificate_id)).mappings().one()
+            return queries.certificate_out(row)
+
     @app.post("/api/batches", responses=errors(409, 503))
     def run_batch(user: Annotated[User, Depends(allow("operator"))]) -> dict[str, Any]:
         """The nightly batch now: credit, expire, allocate every open order, issue (one transaction)."""
@@ -182,6 +198,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         return queries.ledger_check(engine)
 
     pages.register(app)
+    admin.register(app)
     return app
 
 

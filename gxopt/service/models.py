@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gxopt.ledger import users
+from gxopt.ledger.tables import ROLES
 
 class ErrorOut(BaseModel):
     """Why a request was refused: a sentence, or (422) the fields and rules that failed."""
@@ -119,3 +122,66 @@ class Health(BaseModel):
     scenario: str
     as_of: dt.date
     book_solves: int
+
+
+class UserBody(BaseModel):
+    """A person or system to add: a role, and optionally a password for the login page."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description=users.NAME_RULE, json_schema_extra={"pattern": users.NAME.pattern})  # checked below,
+    # in words a person understands
+    role: Literal[ROLES]  # type: ignore[valid-type]
+    password: str | None = Field(None, min_length=users.MIN_PASSWORD, max_length=1000,
+                                 description=f"for the login page ({users.MIN_PASSWORD}+ characters)")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not users.name_ok(v):
+            raise ValueError(f"a user name has {users.NAME_RULE}")
+        return v
+
+
+class UserOut(BaseModel):
+    """A user as the admin sees them (never a secret)."""
+
+    name: str
+    role: str
+    disabled: bool
+    created_at: str
+
+
+class NewUser(UserOut):
+    """A user just made, with their API token: shown this once, stored only as a salted hash."""
+
+    token: str
+
+
+class ActionOut(BaseModel):
+    """Who did what through the service or the users command."""
+
+    seq: int
+    at: str
+    user_name: str
+    action: str
+    target: str | None
+    detail: str
+
+
+class BatchOut(BaseModel):
+    """One batch run of the ledger and its summary."""
+
+    batch_id: str
+    scenario: str
+    as_of: dt.date
+    input_sha256: str
+    started_at: str
+    finished_at: str
+    summary: dict[str, Any]
+
+
+class VoidBody(BaseModel):
+    """Why a certificate is voided (kept in the ledger and shown on the certificate)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="why the certificate is voided")

@@ -17,10 +17,11 @@ from gxopt.service.auth import LoginRequired, allow
 from gxopt.service.sessions import check_csrf, csrf_token, sign_in
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-HOME = {"planner": "/planner", "operator": "/operator", "auditor": "/auditor", "admin": "/docs"}
+HOME = {"planner": "/planner", "operator": "/operator", "auditor": "/auditor", "admin": "/admin"}
 
 
-def _page(request: Request, name: str, user: User | None, **context: Any) -> HTMLResponse:
+def page(request: Request, name: str, user: User | None, **context: Any) -> HTMLResponse:
+    """Template ``name`` for ``user``, with the session's CSRF token for its forms."""
     return TEMPLATES.TemplateResponse(request, name, {"user": user, "csrf": csrf_token(request), **context})
 
 
@@ -33,17 +34,17 @@ def register(app: FastAPI) -> None:
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request) -> HTMLResponse:
-        return _page(request, "login.html", None, title="log in")
+        return page(request, "login.html", None, title="log in")
 
     @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
     def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
         with app.state.engine.connect() as conn:
             user = by_password(conn, username, password)
         if user is None:
-            page = _page(request, "login.html", None, title="log in", username=username,
-                         error="That user name and password do not match an active user.")
-            page.status_code = 401
-            return page
+            refused = page(request, "login.html", None, title="log in", username=username,
+                           error="That user name and password do not match an active user.")
+            refused.status_code = 401
+            return refused
         sign_in(request, user.name)
         return RedirectResponse(HOME[user.role], status_code=303)
 
@@ -62,23 +63,24 @@ def register(app: FastAPI) -> None:
     def planning(request: Request, user: User, name: str, **extra: Any) -> HTMLResponse:
         book = app.state.book
         delivery = book.scenario.settings.as_of
-        return _page(request, name, user, title=f"{user.role} - {book.scenario.model.meta.organization}",
+        return page(request, name, user, title=f"{user.role} - {book.scenario.model.meta.organization}",
                      availability=queries.availability(book, delivery), delivery=delivery,
                      products=book.products, **extra)
 
     @app.get("/planner", response_class=HTMLResponse, include_in_schema=False)
-    def planner_page(request: Request, user: Annotated[User, Depends(allow("planner", "operator", page=True))],
+    def plannerpage(request: Request, user: Annotated[User, Depends(allow("planner", "operator", page=True))],
                      ) -> HTMLResponse:
         return planning(request, user, "planner.html", holds_title="My holds" if user.role == "planner" else "All holds")
 
     @app.get("/operator", response_class=HTMLResponse, include_in_schema=False)
-    def operator_page(request: Request, user: Annotated[User, Depends(allow("operator", page=True))]) -> HTMLResponse:
+    def operatorpage(request: Request, user: Annotated[User, Depends(allow("operator", page=True))]) -> HTMLResponse:
         return planning(request, user, "operator.html", holds_title="All holds",
-                        verify=queries.ledger_check(app.state.engine))
+                        verify=queries.ledger_check(app.state.engine), batches=queries.batch_runs(app.state.engine, 20))
 
     @app.get("/auditor", response_class=HTMLResponse, include_in_schema=False)
-    def auditor_page(request: Request, user: Annotated[User, Depends(allow("auditor", "operator", page=True))],
+    def auditorpage(request: Request, user: Annotated[User, Depends(allow("auditor", "operator", page=True))],
                      ) -> HTMLResponse:
-        return _page(request, "auditor.html", user, title="auditor", verify=queries.ledger_check(app.state.engine),
-                     certificates=queries.certificates(app.state.engine))
+        return page(request, "auditor.html", user, title="auditor", verify=queries.ledger_check(app.state.engine),
+                    certificates=queries.certificates(app.state.engine), batches=queries.batch_runs(app.state.engine, 20),
+                    actions=queries.action_log(app.state.engine, 50))
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import sqlalchemy as sa
 
+from gxopt.ledger import actions
 from gxopt.ledger.audit import audit
 from gxopt.ledger.journal import verify_chain
-from gxopt.ledger.tables import G_PER_T
+from gxopt.ledger.tables import G_PER_T, batches
 from gxopt.ledger.tables import booked_orders as booked_t
 from gxopt.ledger.tables import certificates as certs_t
 from gxopt.ledger.tables import holds as holds_t
 from gxopt.quote import QuoteRequest
 from gxopt.service.book import Book
-from gxopt.service.models import Availability, CertificateOut, HoldOut, VerifyOut
+from gxopt.service.models import ActionOut, Availability, BatchOut, CertificateOut, HoldOut, VerifyOut
 
 
 def availability(book: Book, delivery: dt.date | None) -> list[Availability]:
@@ -65,3 +67,17 @@ def hold_out(conn: sa.Connection, hold_id: str) -> HoldOut:
     return HoldOut(hold_id=r.hold_id, product_id=r.product_id, method=r.method, customer=r.customer,
                    tonnage_t=r.tonnage_t, reps_t=r.reps_g / G_PER_T, expires=r.expires_on, status=r.status,
                    created_by=r.created_by, booked_order=order)
+
+
+def action_log(engine: sa.Engine, limit: int) -> list[ActionOut]:
+    """Who did what, the newest ``limit`` actions first."""
+    with engine.connect() as conn:
+        return [ActionOut(**{k: r[k] for k in ActionOut.model_fields}) for r in actions.listing(conn, limit)]
+
+
+def batch_runs(engine: sa.Engine, limit: int) -> list[BatchOut]:
+    """The newest ``limit`` batch runs with their summaries, newest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(batches).order_by(batches.c.finished_at.desc()).limit(limit)).mappings().all()
+    return [BatchOut(**{k: r[k] for k in BatchOut.model_fields if k != "summary"}, summary=json.loads(r["summary"]))
+            for r in rows]
