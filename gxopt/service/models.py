@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
 class ErrorOut(BaseModel):
     """Why a request was refused: a sentence, or (422) the fields and rules that failed."""
 
