@@ -223,7 +223,7 @@ def clients_add(
     from gxopt.ledger.db import connect, writer
     from gxopt.ledger.tables import certificates
 
-    with writer(connect(db), f"add PACT client for {customer}") as conn:
+    with writer(connect(db), "add PACT client") as conn:  # the lock holder is 200 characters at most
         client, secret = clients.add(conn, customer, created_by="command line")
         actions.record(conn, "command line", "add PACT client", client.client_id, {"customer": customer})
         certified = conn.execute(sa.select(sa.func.count()).select_from(certificates)
@@ -267,7 +267,7 @@ def clients_disable(client_id: str, db: DbOption) -> None:
     from gxopt.ledger import actions, clients
     from gxopt.ledger.db import connect, writer
 
-    with writer(connect(db), f"disable PACT client {client_id}") as conn:
+    with writer(connect(db), "disable PACT client") as conn:
         clients.disable(conn, client_id)
         actions.record(conn, "command line", "disable PACT client", client_id, {})
     out.print(f"PACT client {client_id} disabled", markup=False)
