@@ -21,7 +21,7 @@ from rich.table import Table
 from gxopt import __version__
 from gxopt.cli_common import _fail, _guarded, err, out
 from gxopt.errors import InputError, Issue
-from gxopt.ledger_cli import attribute_app, batch, ledger_app, users_app
+from gxopt.ledger_cli import attribute_app, batch, clients_app, ledger_app, users_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gxopt: allocate verified emission reductions (REPs) to orders under the JISF GX Steel "
@@ -29,6 +29,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(attribute_app, name="attribute")
 app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
 
 
 @app.command()

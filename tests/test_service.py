@@ -61,8 +61,14 @@ RIGHTS = {
     ("GET", "/planner"): {"planner", "operator"},
     ("GET", "/operator"): {"operator"},
     ("GET", "/auditor"): {"auditor", "operator"},
+    # PACT host API (#13): no gxopt role gate; its own rules (HTTPS only, client credentials or an operator/auditor
+    # token, a client sees its customer's footprints) are tested in tests/test_pact_host.py
+    ("POST", "/auth/token"): None, ("GET", "/.well-known/openid-configuration"): None,
+    ("GET", "/3/footprints"): None, ("GET", "/3/footprints/{pf_id}"): None, ("POST", "/3/events"): None,
+    ("GET", "/2/footprints"): None, ("GET", "/2/footprints/{pf_id}"): None, ("POST", "/2/events"): None,
 }
-OPEN_PAGES = {"/api/health", "/login", "/logout", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+PACT_PATHS = {p for (_, p), roles in RIGHTS.items() if p.startswith(("/auth/", "/.well-known/", "/2/", "/3/"))}
+OPEN_PAGES = {"/api/health", "/login", "/logout", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"} | PACT_PATHS
 
 
 def _call(client: TestClient, route: APIRoute, token: str | None):  # type: ignore[no-untyped-def]

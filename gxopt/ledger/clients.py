@@ -1,36 +1,32 @@
-"""PACT API clients (STAND-IN until branch pact-data lands): a customer's system authenticates with a client id
-and secret (OAuth2 client credentials, PACT Tech Spec v2.3 §6.3 / v3.0 Authentication); the secret is stored
-only as a salted argon2 hash and shown once. The table is created on first use from this module's own metadata
-(the data branch brings it with migration 0005)."""
+"""Buyers' systems on the PACT host API (issue #13): one set of OAuth2 client credentials per customer of the order
+book, so a buyer fetches only the footprints of its own certificates.
+
+The client secret is shown once when the client is made and stored only as a salted argon2 hash (argon2-cffi, the
+same hasher as :mod:`gxopt.ledger.users`); the client id is the row to verify against, so a request never tries
+every client's hash. Who made a client is kept in ``created_by``; the commands record adds and disables in the
+actions log (:mod:`gxopt.ledger.actions`).
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
-from gxopt.ledger.db import LedgerError
-from gxopt.ledger.users import now
+from gxopt.ledger.db import LedgerError, now
+from gxopt.ledger.tables import pact_clients
+from gxopt.ledger.users import HASHER, verified, verify_unknown
 
-HASHER = PasswordHasher()
-_meta = sa.MetaData()
-pact_clients = sa.Table(
-    "pact_clients", _meta,
-    sa.Column("client_id", sa.String(40), primary_key=True),
-    sa.Column("customer", sa.String(200), nullable=False),
-    sa.Column("secret_hash", sa.Text, nullable=False),
-    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("created_by", sa.String(100)),
-)
+CLIENT_ID = re.compile(r"^gxc_[0-9a-f]{32}$")
+MAX_CUSTOMER = 200  # the width of certificates.customer
+MAX_SECRET = 200  # longer is never one of ours: refused before hashing
 
 
 @dataclass(frozen=True)
 class Client:
-    """One PACT client: whose footprints it may fetch (``customer``)."""
+    """A buyer's system as the PACT host sees it: which customer's footprints it may read."""
 
     client_id: str
     customer: str
@@ -38,43 +34,61 @@ class Client:
     created_at: str
 
 
-def _table(conn: sa.Connection) -> sa.Table:
-    pact_clients.create(conn, checkfirst=True)
-    return pact_clients
+def customer_problems(customer: object) -> list[str]:
+    """Why ``customer`` cannot name a customer of the order book (empty when it can): a non-empty name of at most
+    200 characters, without surrounding blanks or control characters, as in orders.csv's ``customer`` column."""
+    if not isinstance(customer, str) or not customer.strip():
+        return ["customer name: give the customer as it appears in the order book (orders.csv 'customer')"]
+    problems = []
+    if customer != customer.strip():
+        problems.append(f"customer name {customer!r}: no leading or trailing blanks")
+    if len(customer) > MAX_CUSTOMER:
+        problems.append(f"customer name: at most {MAX_CUSTOMER} characters (it has {len(customer)})")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in customer):
+        problems.append(f"customer name {customer!r}: no control characters")
+    return problems
 
 
 def add(conn: sa.Connection, customer: str, created_by: str | None = None) -> tuple[Client, str]:
-    """A new client for ``customer``; returns it and its secret (the only time the secret is shown)."""
-    if not customer or not customer.strip():
-        raise LedgerError("a PACT client needs the customer whose footprints it fetches")
-    t = _table(conn)
-    client_id, secret = "gxc_" + secrets.token_hex(12), secrets.token_urlsafe(32)
+    """Create PACT client credentials for ``customer``; return the client and its secret (the only time it is
+    shown). Refuses (LedgerError) a name that cannot be a customer (:func:`customer_problems`)."""
+    problems = customer_problems(customer)
+    if problems:
+        raise LedgerError("; ".join(problems))
+    client_id, secret = f"gxc_{secrets.token_hex(16)}", secrets.token_urlsafe(32)
     created = now()
-    conn.execute(sa.insert(t).values(client_id=client_id, customer=customer.strip(), secret_hash=HASHER.hash(secret),
-                                     disabled=False, created_at=created, created_by=created_by))
-    return Client(client_id, customer.strip(), False, created), secret
+    conn.execute(sa.insert(pact_clients).values(client_id=client_id, customer=customer,
+                                                secret_hash=HASHER.hash(secret), created_at=created,
+                                                created_by=created_by, disabled=False))
+    return Client(client_id, customer, False, created), secret
 
 
 def authenticate(conn: sa.Connection, client_id: str, secret: str) -> Client | None:
-    """The enabled client ``client_id`` if ``secret`` is its secret, else None."""
-    r = conn.execute(sa.select(_table(conn)).where(pact_clients.c.client_id == client_id)).first()
-    if r is None or r.disabled:
+    """The enabled client ``client_id`` if ``secret`` is its secret, else None (unknown, disabled, wrong or
+    malformed input alike; an unknown id still costs one argon2 verification)."""
+    if not isinstance(secret, str) or len(secret) > MAX_SECRET:
         return None
-    try:
-        HASHER.verify(r.secret_hash, secret)
-    except (VerificationError, InvalidHashError):
+    if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+        verify_unknown(secret)
+        return None
+    r = conn.execute(sa.select(pact_clients).where(pact_clients.c.client_id == client_id)).first()
+    if r is None:
+        verify_unknown(secret)
+        return None
+    if not verified(r.secret_hash, secret) or r.disabled:
         return None
     return Client(r.client_id, r.customer, False, r.created_at)
 
 
 def listing(conn: sa.Connection) -> list[Client]:
-    """Every client, by id."""
-    return [Client(r.client_id, r.customer, bool(r.disabled), r.created_at)
-            for r in conn.execute(sa.select(_table(conn)).order_by(pact_clients.c.client_id))]
+    """Every client, by customer then creation time (never a secret)."""
+    q = sa.select(pact_clients).order_by(pact_clients.c.customer, pact_clients.c.created_at, pact_clients.c.client_id)
+    return [Client(r.client_id, r.customer, bool(r.disabled), r.created_at) for r in conn.execute(q)]
 
 
 def disable(conn: sa.Connection, client_id: str) -> None:
-    """Disable ``client_id``: its secret and its access tokens stop working at once."""
-    if conn.execute(sa.update(_table(conn)).where(pact_clients.c.client_id == client_id)
-                    .values(disabled=True)).rowcount != 1:
-        raise LedgerError(f"no PACT client {client_id}")
+    """Disable ``client_id``: its secret stops working at once. LedgerError when there is no such client."""
+    q = sa.update(pact_clients).where(pact_clients.c.client_id == client_id).values(disabled=True)
+    if conn.execute(q).rowcount != 1:
+        msg = f"no PACT client {client_id}"
+        raise LedgerError(msg)
