@@ -156,8 +156,12 @@ def post(url: str, event: dict[str, Any]) -> None:
         with urllib.request.urlopen(req, timeout=10) as r:
             headers["Authorization"] = "Bearer " + json.loads(r.read())["access_token"]
     req = urllib.request.Request(url, data=json.dumps(event).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        r.read()
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise RuntimeError(f"{url} answered {exc.code}") from None
 
 
 class Outbox:
