@@ -20,10 +20,9 @@ import typer
 from rich.table import Table
 
 from gxopt import __version__
-from gxopt.errors import InputError, Issue
-
 from gxopt.cli_common import _fail, _guarded, err, out
-from gxopt.ledger_cli import attribute_app, batch, ledger_app, users_app
+from gxopt.errors import InputError, Issue
+from gxopt.ledger_cli import attribute_app, batch, clients_app, ledger_app, users_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gxopt: allocate verified emission reductions (REPs) to orders under the JISF GX Steel "
@@ -31,6 +30,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(attribute_app, name="attribute")
 app.add_typer(users_app, name="users")
+app.add_typer(clients_app, name="clients")
 
 
 @app.command()
@@ -43,8 +43,8 @@ def run(
                                      "results.xlsx workbook for people).")] = "csv",
 ) -> None:
     """Validate, allocate, verify and write the results of SCENARIO."""
-    from gxopt.resultdir import RESULT_FORMATS
     from gxopt.pipeline import run as run_pipeline
+    from gxopt.resultdir import RESULT_FORMATS
 
     if fmt not in RESULT_FORMATS:
         raise _fail(InputError([Issue("--format", None, None, "must be one of " + ", ".join(RESULT_FORMATS), value=fmt)]))
@@ -56,7 +56,7 @@ def run(
             with err.status("gxopt") as status:
                 result = run_pipeline(scenario, out=out_dir, progress=lambda m: status.update(f"gxopt: {m}"),
                                       reference=reference, fmt=fmt)
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt) or os.environ.get("GXOPT_DEBUG"):
             raise
         raise _fail(exc) from None
@@ -125,12 +125,12 @@ def schema() -> None:
 @app.command()
 def version() -> None:
     """Print the versions of gxopt and its solver stack."""
+    from importlib.metadata import version as v
+
     import highspy  # noqa: F401  (only to report the version)
     import networkx
     import pandas
     import pyomo.version
-
-    from importlib.metadata import version as v
 
     out.print(f"gxopt {__version__}; pyomo {pyomo.version.version}; highspy {v('highspy')}; pandas "
               f"{pandas.__version__}; networkx {networkx.__version__}; python {sys.version.split()[0]}")
@@ -227,18 +227,28 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (each keeps its own solved book).")] = 1,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate (chain): serve HTTPS; the "
+                                                  "PACT endpoints answer only over HTTPS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
 ) -> None:
-    """The planners' service: web pages and JSON API (OpenAPI at /docs) over the scenario's book and the ledger."""
+    """The planners' service: web pages and JSON API (OpenAPI at /docs) over the scenario's book and the ledger;
+    with --tls-cert/--tls-key also the PACT host API for customers' systems (/auth/token, /3/footprints, ...)."""
     import uvicorn
 
     from gxopt.service.app import ENV_DB, ENV_SCENARIO, create_app
 
+    if (tls_cert is None) != (tls_key is None):
+        raise InputError([Issue("--tls-cert/--tls-key", None, None, "give both the certificate and its key")])
+    for f in (tls_cert, tls_key):
+        if f is not None and not f.is_file():
+            raise InputError([Issue(str(f), None, None, "file not found")])
+    tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert and tls_key else {}
     if workers > 1:  # uvicorn starts each worker from the import string; they meet in the ledger
         os.environ[ENV_SCENARIO], os.environ[ENV_DB] = str(Path(scenario).resolve()), db
         uvicorn.run("gxopt.service.app:from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="info")
+                    log_level="info", **tls)
     else:
-        uvicorn.run(create_app(scenario, db), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(scenario, db), host=host, port=port, log_level="info", **tls)
 
 
 @app.command()

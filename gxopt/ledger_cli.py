@@ -1,5 +1,6 @@
 """The commands on the ledger: ``gxopt batch``, ``gxopt ledger verify|export|void|balances``,
-``gxopt attribute transfer`` and ``gxopt users add|list|disable`` (registered on the main app in gxopt/cli.py)."""
+``gxopt attribute transfer``, ``gxopt users add|list|disable`` and ``gxopt clients add|list|disable`` (registered on
+the main app in gxopt/cli.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from gxopt.cli_common import EXIT_TAMPER, DbOption, _guarded, err, out
 ledger_app = typer.Typer(no_args_is_help=True, help="The ledger: verify, export, void, balances.")
 attribute_app = typer.Typer(no_args_is_help=True, help="Downstream attribute certificates (7.5).")
 users_app = typer.Typer(no_args_is_help=True, help="People and systems of the service: roles, tokens, passwords.")
+clients_app = typer.Typer(no_args_is_help=True, help="Buyers' systems on the PACT host API: one client per customer.")
 
 
 @_guarded
@@ -201,3 +203,71 @@ def users_disable(name: str, db: DbOption) -> None:
         users.disable(conn, name)
         actions.record(conn, "command line", "disable user", name, {})
     out.print(f"user {name} disabled")
+
+
+@clients_app.command("add")
+@_guarded
+def clients_add(
+    customer: Annotated[str, typer.Argument(help="The customer as named in the order book (orders.csv 'customer').")],
+    db: DbOption,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"client_id", "client_secret"} as JSON.')] = False,
+) -> None:
+    """Create PACT client credentials for one customer; print the secret once (only its salted hash is stored).
+
+    The client sees only the footprints of that customer's certificates. A customer with no certificate in the
+    ledger yet is accepted with a warning (its orders may be certified by a later batch).
+    """
+    import sqlalchemy as sa
+
+    from gxopt.ledger import actions, clients
+    from gxopt.ledger.db import connect, writer
+    from gxopt.ledger.tables import certificates
+
+    with writer(connect(db), "add PACT client") as conn:  # the lock holder is 200 characters at most
+        client, secret = clients.add(conn, customer, created_by="command line")
+        actions.record(conn, "command line", "add PACT client", client.client_id, {"customer": customer})
+        certified = conn.execute(sa.select(sa.func.count()).select_from(certificates)
+                                 .where(certificates.c.customer == customer)).scalar_one()
+    if not certified:
+        err.print(f"[yellow]warning:[/] the ledger holds no certificate of customer {customer!r} yet; check the "
+                  "spelling against the order book (the client sees nothing until one is issued)", soft_wrap=True)
+    if as_json:
+        print(json.dumps({"client_id": client.client_id, "client_secret": secret}))
+        return
+    out.print(f"PACT client {client.client_id} for {customer} created; client secret (shown only now, keep it safe):",
+              markup=False, soft_wrap=True)
+    out.print(secret, markup=False, soft_wrap=True)
+
+
+@clients_app.command("list")
+@_guarded
+def clients_list(db: DbOption,
+                 as_json: Annotated[bool, typer.Option("--json", help="Print the clients as JSON.")] = False) -> None:
+    """Every PACT client with its customer, state and creation time (never a secret)."""
+    from gxopt.ledger import clients
+    from gxopt.ledger.db import connect
+
+    with connect(db).connect() as conn:
+        found = clients.listing(conn)
+    if as_json:
+        print(json.dumps([c.__dict__ for c in found]))
+        return
+    tab = Table(title="PACT clients", show_edge=False)
+    for col in ("client id", "customer", "state", "created"):
+        tab.add_column(col, overflow="fold")  # an id is copied from here: never cut it short
+    for c in found:
+        tab.add_row(c.client_id, c.customer, "disabled" if c.disabled else "active", c.created_at)
+    out.print(tab)
+
+
+@clients_app.command("disable")
+@_guarded
+def clients_disable(client_id: str, db: DbOption) -> None:
+    """Disable a PACT client: its secret stops working at once."""
+    from gxopt.ledger import actions, clients
+    from gxopt.ledger.db import connect, writer
+
+    with writer(connect(db), "disable PACT client") as conn:
+        clients.disable(conn, client_id)
+        actions.record(conn, "command line", "disable PACT client", client_id, {})
+    out.print(f"PACT client {client_id} disabled", markup=False)

@@ -212,3 +212,13 @@ service_keys = sa.Table(  # keys every service process on this ledger shares (e.
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("value", sa.String(200), nullable=False),
 )
+
+pact_clients = sa.Table(  # buyers' systems on the PACT host API: each sees its customer's footprints only
+    "pact_clients", metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("customer", sa.String(200), nullable=False),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.String(100)),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+)

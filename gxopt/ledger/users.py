@@ -72,7 +72,8 @@ def disable(conn: sa.Connection, name: str) -> None:
         raise LedgerError(msg)
 
 
-def _verified(stored: str | None, secret: str) -> bool:
+def verified(stored: str | None, secret: str) -> bool:
+    """Whether ``secret`` matches the salted argon2 hash ``stored`` (False for no hash or a malformed one)."""
     if stored is None:
         return False
     try:
@@ -87,7 +88,7 @@ def by_token(conn: sa.Connection, token: str) -> User | None:
     if not m:
         return None
     r = conn.execute(sa.select(users).where(users.c.token_id == m.group(1))).first()
-    if r is None or r.disabled or not _verified(r.token_hash, m.group(2)):
+    if r is None or r.disabled or not verified(r.token_hash, m.group(2)):
         return None
     return User(r.name, r.role, False, r.created_at)
 
@@ -95,13 +96,18 @@ def by_token(conn: sa.Connection, token: str) -> User | None:
 _NOBODY: list[str] = []  # a hash to verify against when the name is unknown, so both answers take as long
 
 
+def verify_unknown(secret: str) -> None:
+    """Spend one argon2 verification on ``secret`` for an unknown name, so "unknown" takes as long as "wrong"."""
+    _NOBODY[:] = _NOBODY or [HASHER.hash(secrets.token_urlsafe(16))]
+    verified(_NOBODY[0], secret)
+
+
 def by_password(conn: sa.Connection, name: str, password: str) -> User | None:
     """The enabled user ``name`` if ``password`` is theirs, else None."""
     r = conn.execute(sa.select(users).where(users.c.name == name)).first()
     if r is None:
-        _NOBODY[:] = _NOBODY or [HASHER.hash(secrets.token_urlsafe(16))]
-        _verified(_NOBODY[0], password)
+        verify_unknown(password)
         return None
-    if r.disabled or not _verified(r.password_hash, password):
+    if r.disabled or not verified(r.password_hash, password):
         return None
     return User(r.name, r.role, False, r.created_at)

@@ -23,6 +23,7 @@ def write(data: ReportData, root: Path, generated: str, schema: str) -> tuple[li
     (root / "pact" / "v3.0").mkdir(parents=True)
     cert_rows, line_rows, cert_json, v2_docs, v3_docs, index_rows = [], [], [], [], [], []
     pact_problems: list[str] = []
+    who = pact.issuer(data)
     for c in data.certificates:
         v = certificates_doc.view(data, c)
         certificates_doc.write_html(data, c, cdir / f"{c.slug}.html", v)
@@ -53,7 +54,7 @@ def write(data: ReportData, root: Path, generated: str, schema: str) -> tuple[li
                               "evidence": ln.evidence, "verifier": ln.verifier, "statement_id": ln.statement_id})
         has_pact = c.status != "void" and bool(c.product.get("known"))  # no footprint without the product's CFP data
         if has_pact:
-            d2, d3 = pact.v2(data, c, generated, schema), pact.v3(data, c, generated, schema)
+            d2, d3 = pact.v2(who, c, generated, schema), pact.v3(who, c, generated, schema)
             pact_problems += [f"{c.certificate_id} v2.3: {p}" for p in pact_check.problems(d2, pact.V2)]
             pact_problems += [f"{c.certificate_id} v3.0: {p}" for p in pact_check.problems(d3, pact.V3)]
             write_json(d2, root / "pact" / "v2.3" / f"{c.slug}.json")

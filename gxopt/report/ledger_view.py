@@ -43,34 +43,15 @@ def read_ledger(url: str) -> Ledger:
     from gxopt.ledger import journal as jr
     from gxopt.ledger.audit import audit
     from gxopt.ledger.db import connect
-    from gxopt.ledger.tables import (
-        G_PER_T,
-        attribute_transfers,
-        batches,
-        certificate_lines,
-        certificates,
-        journal,
-        pool_balance,
-        pools,
-    )
+    from gxopt.ledger.tables import G_PER_T, batches, journal, pool_balance
 
     try:
         engine = connect(url)
         with engine.connect() as conn:
-            lp = pd.DataFrame([dict(r) for r in conn.execute(sa.select(pools).order_by(pools.c.pool_id)).mappings()],
-                              columns=[c.name for c in pools.columns])
-            bal = pd.DataFrame([dict(r) for r in conn.execute(
-                sa.select(pool_balance).order_by(pool_balance.c.pool_id)).mappings()],
-                columns=[c.name for c in pool_balance.columns])
-            jrows = [dict(r) for r in conn.execute(sa.select(journal).order_by(journal.c.seq)).mappings()]
-            crows = [dict(r) for r in conn.execute(
-                sa.select(certificates).order_by(certificates.c.certificate_id)).mappings()]
-            lrows = [dict(r) for r in conn.execute(sa.select(certificate_lines).order_by(
-                certificate_lines.c.certificate_id, certificate_lines.c.line_no)).mappings()]
-            tr = pd.DataFrame([dict(r) for r in conn.execute(sa.select(attribute_transfers).order_by(
-                attribute_transfers.c.transfer_id)).mappings()], columns=[c.name for c in attribute_transfers.columns])
-            bt = pd.DataFrame([dict(r) for r in conn.execute(sa.select(batches).order_by(
-                batches.c.started_at)).mappings()], columns=[c.name for c in batches.columns])
+            lp, crows, lrows, tr = _certificate_tables(conn)
+            bal = _frame(conn, pool_balance, pool_balance.c.pool_id)
+            jrows = _rows(conn, sa.select(journal).order_by(journal.c.seq))
+            bt = _frame(conn, batches, batches.c.started_at)
             seq, head_hash = jr.head(conn)
             problems = audit(conn)
     except sa.exc.SQLAlchemyError as exc:
@@ -78,8 +59,41 @@ def read_ledger(url: str) -> Ledger:
                                 f"cannot read the ledger: {str(exc).splitlines()[0]}")]) from None
     j = pd.DataFrame(jrows, columns=[c.name for c in journal.columns])
     j["amount_t"] = j["amount_g"].astype("float64") / G_PER_T
-    tr["reps_t"] = tr["reps_g"].astype("float64") / G_PER_T
     return Ledger(_safe_url(url), lp, bal, j, jrows, crows, lrows, tr, bt, {"seq": seq, "hash": head_hash}, problems)
+
+
+def certificate_source(conn: sa.Connection, url: str) -> Ledger:
+    """Only what :func:`ledger_certificates` reads, on an open connection: pools, certificates and their lines,
+    the issue entries (for the digests) and the attribute transfers - no balances, batches or audit (the service
+    reads this whenever the ledger changed)."""
+    from gxopt.ledger.tables import journal
+
+    lp, crows, lrows, tr = _certificate_tables(conn)
+    issues = _rows(conn, sa.select(journal).where(journal.c.kind == "issue").order_by(journal.c.seq))
+    empty = pd.DataFrame()
+    return Ledger(_safe_url(url), lp, empty, empty, issues, crows, lrows, tr, empty, {}, [])
+
+
+def _rows(conn: sa.Connection, q: sa.Select[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def _frame(conn: sa.Connection, table: sa.Table, *order: sa.ColumnElement[Any]) -> pd.DataFrame:
+    return pd.DataFrame(_rows(conn, sa.select(table).order_by(*order)), columns=[c.name for c in table.columns])
+
+
+def _certificate_tables(conn: sa.Connection) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]],
+                                                       pd.DataFrame]:
+    """(pools, certificate rows, certificate line rows, attribute transfers with reps_t), each in a fixed order."""
+    from gxopt.ledger.tables import G_PER_T, attribute_transfers, certificate_lines, certificates, pools
+
+    lp = _frame(conn, pools, pools.c.pool_id)
+    crows = _rows(conn, sa.select(certificates).order_by(certificates.c.certificate_id))
+    lrows = _rows(conn, sa.select(certificate_lines).order_by(certificate_lines.c.certificate_id,
+                                                              certificate_lines.c.line_no))
+    tr = _frame(conn, attribute_transfers, attribute_transfers.c.transfer_id)
+    tr["reps_t"] = tr["reps_g"].astype("float64") / G_PER_T
+    return lp, crows, lrows, tr
 
 
 def _safe_url(url: str) -> str:

@@ -29,6 +29,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from gxopt.report.certificate import Certificate
@@ -49,13 +50,35 @@ JISF_RULE = {"operator": "Other",
              "otherOperatorName": "The Japan Iron and Steel Federation (JISF)"}
 
 
+@dataclass(frozen=True)
+class Issuer:
+    """What a footprint says of the organization behind it, whatever the certificates come from: a result folder
+    (:func:`issuer`) or the ledger the service reads (:mod:`gxopt.service.footprints`)."""
+
+    organization: str  # the scheme owner (ch. 9)
+    org_code: str  # the organization code of the certificate ids
+    country: str | None  # ISO 3166-1 alpha-2, when model.yaml gives one
+    period_start: dt.date  # the operational period of the GX steel (a CFP certificate's validity, 8.5)
+    period_end: dt.date
+    input_sha256: str  # the inputs' digest: part of the id of a certificate that has no ledger digest (a draft)
+    claims: str  # the run's claims against actual emissions in words (7.3.3, 8.1); "" when no run stands behind
+
+
+def issuer(data: ReportData) -> Issuer:
+    """The organization behind a result folder's footprints, with its run's claims sentence."""
+    op = data.scenario.settings.operational_period
+    return Issuer(data.organization, data.org_code, data.country, op.start, op.end,
+                  str(data.summary.get("input_sha256", "")), claims_sentence(data))
+
+
 def pf_id(*parts: str) -> str:
     """A stable UUID in version-4 format from ``parts`` (the same certificate always gets the same id)."""
     h = hashlib.sha256("|".join(parts).encode()).digest()
     return str(uuid.UUID(bytes=h[:16], version=4))
 
 
-def _utc(ts: str | None) -> str:
+def utc(ts: str | None) -> str:
+    """``ts`` (ISO 8601; naive = UTC) as PACT's UTC timestamp ``YYYY-MM-DDTHH:MM:SSZ``; now when empty."""
     if not ts:
         return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     t = dt.datetime.fromisoformat(ts)
@@ -83,11 +106,11 @@ def _add_years(d: dt.date, years: int) -> dt.date:
 class _Facts:
     """The per-certificate values both versions share."""
 
-    def __init__(self, data: ReportData, c: Certificate, created: str | None) -> None:
+    def __init__(self, data: Issuer, c: Certificate, created: str | None) -> None:
         p = c.product
         self.c = c
         self.value, self.value_is = pcf_value(c)
-        self.created = _utc(c.issued_at or created)
+        self.created = utc(c.issued_at or created)
         self.country = data.country or DEFAULT_COUNTRY
         self.assumptions: list[str] = []
         if not data.country:
@@ -117,11 +140,10 @@ class _Facts:
         self.ref_start = _start(p.get("cfp_period_start") or "1970-01-01")
         self.ref_end = _after(p.get("cfp_period_end") or "1970-01-01")
         self.validity: tuple[str, str] | None = None
-        op = data.scenario.settings.operational_period
         if c.method == "allocation" and p.get("cfp_period_end"):
             ref_end = dt.date.fromisoformat(p["cfp_period_end"]) + dt.timedelta(days=1)
-            if op.start >= ref_end and op.end + dt.timedelta(days=1) <= _add_years(ref_end, 3):
-                self.validity = (_start(op.start.isoformat()), _after(op.end.isoformat()))
+            if data.period_start >= ref_end and data.period_end + dt.timedelta(days=1) <= _add_years(ref_end, 3):
+                self.validity = (_start(data.period_start.isoformat()), _after(data.period_end.isoformat()))
         name = p.get("name") or c.product_id
         self.name = name
         self.description = (f"{name} (product {c.product_id}) of {data.organization}, shipped from "
@@ -143,7 +165,7 @@ class _Facts:
                 f"upstream scope 3 with alpha = {c.alpha:.6f}; Residual CFP = General CFP + REPs reflected in it "
                 f"per tonne = {_f(c.residual_cfp)}; General CFP {_f(c.general_cfp)}; Allocated CFP "
                 f"{_f(c.allocated_cfp)} (kg CO2e/kg). Non-GX steel carries the Residual CFP (8.1, 8.3.1). "
-                + claims_sentence(data)
+                + data.claims
                 + (" WARNING: the Allocated CFP is above the General CFP." if c.allocated_above_general else ""))
         elif self.value_is == "basisCfp":
             self.allocation = (
@@ -187,15 +209,16 @@ def _urn_part(text: str) -> str:
 
 
 
-def _footprint(data: ReportData, c: Certificate, version: str, created: str | None, schema: str,
+def _footprint(source: ReportData | Issuer, c: Certificate, version: str, created: str | None, schema: str,
                pcf: Callable[[_Facts], dict[str, Any]]) -> dict[str, Any]:
     """The certificate's ProductFootprint in the fields, field order and identifier forms of ``version``, with
     ``pcf`` of its facts as the ``pcf`` object."""
+    data = source if isinstance(source, Issuer) else issuer(source)
     f = _Facts(data, c, created)
     v2 = version == V2
     doc: dict[str, Any] = {
         "id": pf_id("v2" if v2 else "v3", data.org_code, c.certificate_id,
-                    c.digest or str(data.summary.get("input_sha256", ""))),
+                    c.digest or data.input_sha256),
         "specVersion": version,
         **({"version": 1} if v2 else {}),
         "created": f.created,
@@ -215,18 +238,18 @@ def _footprint(data: ReportData, c: Certificate, version: str, created: str | No
         "productNameCompany": f.name,
         "comment": f.comment,
         "pcf": pcf(f),
-        "extensions": [extension(data, c, schema)],
+        "extensions": [extension(data.organization, c, schema)],
     })
     return doc
 
 
-def v2(data: ReportData, c: Certificate, created: str | None = None,
+def v2(data: ReportData | Issuer, c: Certificate, created: str | None = None,
        schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
     """The certificate's footprint as a PACT v2.3 ProductFootprint (v2 identifier forms)."""
     return _footprint(data, c, V2, created, schema, _v2_pcf)
 
 
-def v3(data: ReportData, c: Certificate, created: str | None = None,
+def v3(data: ReportData | Issuer, c: Certificate, created: str | None = None,
        schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
     """The certificate's footprint as a PACT v3.0 ProductFootprint (v3 identifier forms)."""
     return _footprint(data, c, V3, created, schema, _v3_pcf)

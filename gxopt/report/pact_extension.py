@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from gxopt.errors import InputError, Issue
 from gxopt.report.certificate import Certificate
-from gxopt.report.data import GUIDELINE, ReportData
+from gxopt.report.data import GUIDELINE
 
 EXTENSION_SPEC_VERSION = "2.0.0"
 EXTENSION_SCHEMA_FILE = "jisf-gx-extension.schema.json"
@@ -48,16 +48,16 @@ def pcf_value(c: Certificate) -> tuple[float, str]:
     return c.general_cfp, "generalCfp"
 
 
-def extension(data: ReportData, c: Certificate, schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
-    """The GX extension entry: method, the three CFPs, REPs by pool, certificate id, verifiers; ``schema`` is
-    the URL of the published extension schema (:func:`schema_url`)."""
+def extension(organization: str, c: Certificate, schema: str = DEFAULT_SCHEMA_URL) -> dict[str, Any]:
+    """The GX extension entry of ``organization``'s certificate ``c``: method, the three CFPs, REPs by pool,
+    certificate id, verifiers; ``schema`` is the URL of the published extension schema (:func:`schema_url`)."""
     r6 = lambda v: None if v is None else round(float(v), 6)  # noqa: E731
     return {
         "specVersion": EXTENSION_SPEC_VERSION,
         "dataSchema": schema,
         "data": {
             "scheme": GUIDELINE,
-            "schemeOwner": data.organization,
+            "schemeOwner": organization,
             "method": "GX Mass Balance" if c.method == "mass_balance" else "GX Allocation",
             "methodClauses": "7.3, 7.5" if c.method == "mass_balance" else "8.1.1, 8.3.3, 8.5",
             "certificateType": "reduction certificate" if c.method == "mass_balance" else "CFP certificate",

@@ -26,6 +26,7 @@ from gxopt.service.auth import TokenCache, allow
 from gxopt.service.book import Book
 from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody, HoldOut, OrderBody, QuoteBody,
                                   VerifyOut, VoidBody, errors)
+from gxopt.service.pact.routes import router as pact_router
 from gxopt.service.sessions import SESSION_COOKIE, SESSION_HOURS, session_secret
 from gxopt.settings import organization_code
 
@@ -197,6 +198,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         """Re-check the hash chain, every balance against the journal and every certificate against its entries."""
         return queries.ledger_check(engine)
 
+    app.include_router(pact_router)
     pages.register(app)
     admin.register(app)
     return app

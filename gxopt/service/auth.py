@@ -17,7 +17,6 @@ from gxopt.ledger import users
 from gxopt.ledger.tables import users as users_table
 from gxopt.service.sessions import check_csrf
 
-
 SAFE = {"GET", "HEAD", "OPTIONS"}
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from gxopt.ledger import users
 from gxopt.ledger.tables import ROLES
 
+
 class ErrorOut(BaseModel):
     """Why a request was refused: a sentence, or (422) the fields and rules that failed."""
 

@@ -16,18 +16,24 @@ SESSION_COOKIE = "gxopt_session"
 SESSION_HOURS = 8
 
 
-def session_secret(engine: sa.Engine) -> str:
-    """The key that signs session cookies, shared by every service process on this ledger (made once)."""
+def service_key(engine: sa.Engine, name: str) -> str:
+    """The secret ``name`` in the ledger's ``service_keys``, shared by every service process on this ledger
+    (made once, on first use)."""
     with engine.connect() as conn:
-        found = conn.execute(sa.select(service_keys.c.value).where(service_keys.c.name == "session")).scalar()
+        found = conn.execute(sa.select(service_keys.c.value).where(service_keys.c.name == name)).scalar()
     if found:
         return str(found)
-    with writer(engine, "session key") as conn:
-        found = conn.execute(sa.select(service_keys.c.value).where(service_keys.c.name == "session")).scalar()
+    with writer(engine, f"{name} key") as conn:
+        found = conn.execute(sa.select(service_keys.c.value).where(service_keys.c.name == name)).scalar()
         if not found:
             found = secrets.token_urlsafe(48)
-            conn.execute(sa.insert(service_keys).values(name="session", value=found))
+            conn.execute(sa.insert(service_keys).values(name=name, value=found))
     return str(found)
+
+
+def session_secret(engine: sa.Engine) -> str:
+    """The key that signs session cookies."""
+    return service_key(engine, "session")
 
 
 def sign_in(request: Request, name: str) -> None:
