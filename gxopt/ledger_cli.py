@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -179,14 +180,22 @@ def users_list(db: DbOption,
 
     with connect(db).connect() as conn:
         found = users.listing(conn)
+    _show(found, as_json, "Users", ("name", "role", "state", "created"),
+          lambda u: (u.name, u.role, "disabled" if u.disabled else "active", u.created_at))
+
+
+def _show(found: list[Any], as_json: bool, title: str, columns: tuple[str, ...],
+          row: Callable[[Any], tuple[str, ...]]) -> None:
+    """Print the dataclasses ``found`` as a JSON list, or as a table of ``columns`` (``row`` of each; cells fold,
+    never cut: ids are copied from here)."""
     if as_json:
-        print(json.dumps([u.__dict__ for u in found]))
+        print(json.dumps([x.__dict__ for x in found]))
         return
-    tab = Table(title="Users", show_edge=False)
-    for col in ("name", "role", "state", "created"):
-        tab.add_column(col)
-    for u in found:
-        tab.add_row(u.name, u.role, "disabled" if u.disabled else "active", u.created_at)
+    tab = Table(title=title, show_edge=False)
+    for col in columns:
+        tab.add_column(col, overflow="fold")
+    for x in found:
+        tab.add_row(*row(x))
     out.print(tab)
 
 
@@ -229,8 +238,9 @@ def clients_add(
         certified = conn.execute(sa.select(sa.func.count()).select_from(certificates)
                                  .where(certificates.c.customer == customer)).scalar_one()
     if not certified:
-        err.print(f"[yellow]warning:[/] the ledger holds no certificate of customer {customer!r} yet; check the "
-                  "spelling against the order book (the client sees nothing until one is issued)", soft_wrap=True)
+        err.print("[yellow]warning:[/] ", end="")
+        err.print(f"the ledger holds no certificate of customer {customer!r} yet; check the spelling against the "
+                  "order book (the client sees nothing until one is issued)", markup=False, soft_wrap=True)
     if as_json:
         print(json.dumps({"client_id": client.client_id, "client_secret": secret}))
         return
@@ -249,15 +259,8 @@ def clients_list(db: DbOption,
 
     with connect(db).connect() as conn:
         found = clients.listing(conn)
-    if as_json:
-        print(json.dumps([c.__dict__ for c in found]))
-        return
-    tab = Table(title="PACT clients", show_edge=False)
-    for col in ("client id", "customer", "state", "created"):
-        tab.add_column(col, overflow="fold")  # an id is copied from here: never cut it short
-    for c in found:
-        tab.add_row(c.client_id, c.customer, "disabled" if c.disabled else "active", c.created_at)
-    out.print(tab)
+    _show(found, as_json, "PACT clients", ("client id", "customer", "state", "created"),
+          lambda c: (c.client_id, c.customer, "disabled" if c.disabled else "active", c.created_at))
 
 
 @clients_app.command("disable")
