@@ -220,6 +220,9 @@ def clients_add(
     customer: Annotated[str, typer.Argument(help="The customer as named in the order book (orders.csv 'customer').")],
     db: DbOption,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"client_id", "client_secret"} as JSON.')] = False,
+    callback_url: Annotated[str | None, typer.Option(
+        help="The buyer's PACT host: answers to its footprint requests (RequestCreatedEvent) are sent there and "
+             "nowhere else; without it the client can list and get footprints but not ask by event.")] = None,
 ) -> None:
     """Create PACT client credentials for one customer; print the secret once (only its salted hash is stored).
 
@@ -233,8 +236,9 @@ def clients_add(
     from gxopt.ledger.tables import certificates
 
     with writer(connect(db), "add PACT client") as conn:  # the lock holder is 200 characters at most
-        client, secret = clients.add(conn, customer, created_by="command line")
-        actions.record(conn, "command line", "add PACT client", client.client_id, {"customer": customer})
+        client, secret = clients.add(conn, customer, created_by="command line", callback_url=callback_url)
+        actions.record(conn, "command line", "add PACT client", client.client_id,
+                       {"customer": customer, "callback_url": callback_url})
         certified = conn.execute(sa.select(sa.func.count()).select_from(certificates)
                                  .where(certificates.c.customer == customer)).scalar_one()
     if not certified:
@@ -259,8 +263,8 @@ def clients_list(db: DbOption,
 
     with connect(db).connect() as conn:
         found = clients.listing(conn)
-    _show(found, as_json, "PACT clients", ("client id", "customer", "state", "created"),
-          lambda c: (c.client_id, c.customer, "disabled" if c.disabled else "active", c.created_at))
+    _show(found, as_json, "PACT clients", ("client id", "customer", "state", "created", "callback URL"),
+          lambda c: (c.client_id, c.customer, "disabled" if c.disabled else "active", c.created_at, c.callback_url or ""))
 
 
 @clients_app.command("disable")

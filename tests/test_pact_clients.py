@@ -90,9 +90,28 @@ def test_a_0004_ledger_gains_the_clients_table_in_place(db_url: str) -> None:  #
         head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()  # type: ignore[arg-type]
         assert head >= "0005" and c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head
         assert {col["name"] for col in sa.inspect(c).get_columns("pact_clients")} == {
-            "client_id", "customer", "secret_hash", "created_at", "created_by", "disabled"}
+            "client_id", "customer", "secret_hash", "created_at", "created_by", "disabled", "callback_url"}
         assert users.by_token(c, token).name == "ana"  # what was there stays
     with writer(connect(db_url), "test") as c:
         client, secret = clients.add(c, "Hikari Denki")
     with connect(db_url).connect() as c:
         assert clients.authenticate(c, client.client_id, secret) == client
+
+
+@pytest.mark.parametrize("url", ["ftp://host.example", "https://", "pact.buyer.example", "https://u:p@host.example",
+                                 "https://host.example/?q=1", "https://host.example:99999", "https://h.example/" + "x" * 500])
+def test_a_callback_url_must_be_a_plain_http_url(db_url: str, url: str) -> None:  # noqa: F811
+    out = runner.invoke(app, ["clients", "add", "Hikari Denki", "--db", db_url, "--callback-url", url])
+    assert out.exit_code == 2 and "callback URL" in out.output and "Traceback" not in out.output
+
+
+def test_a_registered_callback_is_kept_and_compared_by_origin(db_url: str) -> None:  # noqa: F811
+    out = runner.invoke(app, ["clients", "add", "Hikari Denki", "--db", db_url, "--json",
+                              "--callback-url", "https://PACT.hikari.example/pact"])
+    assert out.exit_code == 0, out.output
+    made = json.loads(out.stdout)
+    with connect(db_url).connect() as c:
+        got = clients.get(c, made["client_id"])
+    assert got is not None and got.callback_url == "https://PACT.hikari.example/pact"
+    assert clients.origin(got.callback_url) == clients.origin("https://pact.hikari.example:443/3/events")
+    assert clients.origin(got.callback_url) != clients.origin("http://pact.hikari.example/3/events")

@@ -166,17 +166,25 @@ class _Receiver(BaseHTTPRequestHandler):
 
 
 def test_request_created_events_are_answered_with_a_retry(pact) -> None:  # type: ignore[no-untyped-def]
-    client, creds, *_ = pact
+    client, creds, op, _, url = pact
     srv = HTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        tok = _token(client, creds[A])
+        base = f"http://127.0.0.1:{srv.server_port}"
+        with writer(connect(url), "test") as c:  # A's system, with its PACT host registered for answers
+            registered = clients.add(c, A, callback_url=base + "/")
+        tok = _token(client, registered)
         client.get("/3/footprints", headers=_h(tok))
         client.app.state.pact.outbox._delay = 0.05  # the test's back-off; the first answer fails once
         pid = client.get("/3/footprints", headers=_h(tok)).json()["data"][0]["productIds"][0]
-        base = f"http://127.0.0.1:{srv.server_port}"
         ev = {"specversion": "1.0", "source": base, "time": "2026-12-04T00:00:00Z",
               "type": events.TYPES["3"]["created"]}
+        # answers go to the registered host only: not to another address, not for a client without one
+        for who, source in ((tok, "http://127.0.0.1:1"), (tok, "https://169.254.169.254"),
+                            (_token(client, creds[B]), base), (op, base)):
+            got = client.post("/3/events", json=ev | {"id": "x", "source": source, "data": {"productId": [pid]}},
+                              headers=_h(who))
+            assert (got.status_code, got.json()["code"]) == (403, "AccessDenied"), (source, got.text)
         for eid, products in (("req-1", [pid]), ("req-2", [events.NULL_PRODUCT])):
             got = client.post("/3/events", json=ev | {"id": eid, "data": {"productId": products}}, headers=_h(tok))
             assert got.status_code == 200 and got.content == b""

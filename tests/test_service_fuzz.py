@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +38,7 @@ def test_no_server_error_and_responses_match_the_schema(api) -> None:  # type: i
     schema, tokens = api
     operations = [r.ok() for r in schema.get_all_operations()]
     operations = [op for op in operations if (op.method.upper(), op.path) not in SKIP]
-    assert len(operations) >= 10
+    assert len(operations) >= 20
     seen: set[str] = set()
 
     @given(data=st.data())
@@ -47,7 +48,11 @@ def test_no_server_error_and_responses_match_the_schema(api) -> None:  # type: i
         case = data.draw(op.as_strategy())
         seen.add(f"{op.method.upper()} {op.path}")
         role = "admin" if op.path.startswith("/api/users") else "operator"  # the role that may call it
-        case.call_and_validate(headers={"Authorization": f"Bearer {tokens[role]}"})
+        # PACT answers 400 BadRequest to what its grammar refuses ($filter, dates, events), as its specs say; over
+        # HTTPS, so the PACT routes do more than refuse plain HTTP
+        pact = not op.path.startswith("/api/")
+        case.call_and_validate(base_url="https://testserver", headers={"Authorization": f"Bearer {tokens[role]}"},
+                               excluded_checks=[positive_data_acceptance] if pact else None)
 
     check()
     assert len(seen) >= len(operations) - 2  # the draw reached (almost) every operation

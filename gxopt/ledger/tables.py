@@ -221,4 +221,5 @@ pact_clients = sa.Table(  # buyers' systems on the PACT host API: each sees its 
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("created_by", sa.String(100)),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("callback_url", sa.String(500)),  # where answers to the client's requests may go (events); None: nowhere
 )

@@ -4,7 +4,10 @@ NotImplemented 501) and the OAuth2 token endpoint's RFC 6749 §5.2 error bodies.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 # one vocabulary in the code (v3's names); v2 renames NotFound and answers NotImplemented with 400
 STATUS = {
@@ -56,3 +59,30 @@ def oauth_response(exc: OAuthError) -> JSONResponse:
         status, headers["WWW-Authenticate"] = 401, 'Basic realm="gxopt PACT", charset="UTF-8"'
     return JSONResponse(status_code=status, content={"error": exc.error, "error_description": exc.description},
                         headers=headers)
+
+
+class ErrorBody(BaseModel):
+    """A PACT error (v2.3 and v3.0 ``Error``): its code and a sentence."""
+
+    code: str
+    message: str
+
+
+class OAuthErrorBody(BaseModel):
+    """An RFC 6749 §5.2 error of the token endpoint."""
+
+    error: str
+    error_description: str
+
+
+WHY = {400: "BadRequest (also: not over HTTPS, no or an invalid token); v2.3: also NotImplemented",
+       401: "TokenExpired", 403: "AccessDenied: another customer's footprint, or a role that does not read them",
+       404: "NotFound (v2.3: NoSuchFootprint)", 501: "NotImplemented (v3.0)"}
+
+
+def documented(*statuses: int, oauth: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a PACT route: its error statuses with their bodies."""
+    if oauth:
+        return {400: {"model": OAuthErrorBody, "description": "invalid_request, unsupported_grant_type (RFC 6749)"},
+                401: {"model": OAuthErrorBody, "description": "invalid_client (RFC 6749)"}}
+    return {s: {"model": ErrorBody, "description": WHY[s]} for s in statuses}

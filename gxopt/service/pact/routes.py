@@ -7,7 +7,9 @@ without ``--tls-cert``/``--tls-key``, and no trusted proxy saying ``X-Forwarded-
 
 Who sees what: a client's access token (subject: the client, acting for one customer) sees that customer's
 footprints only (another customer's is 403 ``AccessDenied``); a gxopt operator or auditor API token
-(``Bearer gxt_...``) sees all. A missing or invalid token is 400 ``BadRequest``, an expired one 401
+(``Bearer gxt_...``) sees all. Answers to a client's RequestCreatedEvent go only to the origin of the PACT host
+registered for it (``gxopt clients add --callback-url``; 403 ``AccessDenied`` otherwise), so a client cannot make
+the service call an address of its choosing. A missing or invalid token is 400 ``BadRequest``, an expired one 401
 ``TokenExpired``, as both versions' conformance tests expect."""
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from fastapi.routing import APIRoute
 from gxopt.ledger import clients
 from gxopt.service.footprints import Footprint, FootprintStore
 from gxopt.service.pact import events, filters
-from gxopt.service.pact.errors import OAuthError, PactError, error_response, oauth_response
+from gxopt.service.pact.errors import OAuthError, PactError, documented, error_response, oauth_response
+from gxopt.service.pact.openapi import (EVENT_BODY, LIMIT, TOKEN_FORM, V2_FILTER, V3_FILTERS, FootprintList,
+                                        FootprintOne, TokenBody)
 from gxopt.service.pact.paging import Pager
 from gxopt.service.pact.tokens import TOKEN_SECONDS, Signer
 from gxopt.service.sessions import service_key
@@ -95,6 +99,7 @@ class Caller:
 
     name: str
     customer: str | None
+    callback_url: str | None = None  # a client's registered PACT host (answers to its requests go there only)
 
 
 def caller(request: Request) -> Caller:
@@ -116,10 +121,10 @@ def caller(request: Request) -> Caller:
         return Caller(user.name, None)
     grant = h.signer.check(token)
     with h.engine.connect() as conn:
-        found = next((c for c in clients.listing(conn) if c.client_id == grant.client_id), None)
+        found = clients.get(conn, grant.client_id)
     if found is None or found.disabled:
         raise PactError("AccessDenied", f"client {grant.client_id} has been disabled")
-    return Caller(found.client_id, found.customer)
+    return Caller(found.client_id, found.customer, found.callback_url)
 
 
 def _doc(f: Footprint, version: str) -> dict[str, Any]:
@@ -144,7 +149,8 @@ def _basic(request: Request) -> tuple[str, str]:
     return cid, secret
 
 
-@router.post("/auth/token", summary="OAuth2 client credentials (RFC 6749 §4.4, HTTP Basic client authentication)")
+@router.post("/auth/token", summary="OAuth2 client credentials (RFC 6749 §4.4, HTTP Basic client authentication)",
+             responses={200: {"model": TokenBody}, **documented(oauth=True)}, openapi_extra=TOKEN_FORM)
 async def token(request: Request) -> Response:
     """An access token for the client of the Basic credentials (form body ``grant_type=client_credentials``)."""
     if request.url.scheme != "https":
@@ -171,7 +177,8 @@ async def token(request: Request) -> Response:
                          "expires_in": TOKEN_SECONDS, "scope": SCOPE}, headers=NO_STORE)
 
 
-@router.get("/.well-known/openid-configuration", summary="Where the token endpoint is (OpenID Connect Discovery)")
+@router.get("/.well-known/openid-configuration", summary="Where the token endpoint is (OpenID Connect Discovery)",
+            responses={200: {"model": dict[str, Any]}, **documented(400)})
 def openid_configuration(request: Request) -> JSONResponse:
     """The authorization server metadata of this host: its token endpoint and the grant it supports."""
     https(request)
@@ -236,42 +243,56 @@ async def _events(request: Request, version: str) -> Response:
         url = events.callback_url(ev.source, version)
         if url is None:
             raise PactError("BadRequest", f"source {ev.source!r}: no http(s) URL to send the answer to")
+        if who.customer is None:
+            raise PactError("AccessDenied", "footprint requests come from buyers' PACT clients, not gxopt users")
+        if who.callback_url is None or clients.origin(url) != clients.origin(who.callback_url):
+            raise PactError("AccessDenied", f"source {ev.source!r}: answers go only to the PACT host registered for "
+                                            f"client {who.name} ({who.callback_url or 'none registered'}); the "
+                                            "operator registers it with gxopt clients add --callback-url")
         base = f"{str(request.base_url).rstrip('/')}/{version}/events"
         h.outbox.submit(url, lambda: _request_answer(h, who, version, ev, data, base))
     return Response(status_code=200)
 
 
-@router.get("/3/footprints", summary="ListFootprints (v3.0), with the v3 filters and pagination")
+@router.get("/3/footprints", summary="ListFootprints (v3.0), with the v3 filters and pagination",
+            responses={200: {"model": FootprintList}, **documented(400, 401, 403, 501)},
+            openapi_extra={"parameters": [LIMIT, *V3_FILTERS]})
 def list_v3(request: Request) -> JSONResponse:
     """The caller's footprints matching the filters, a page at a time (``Link: <...>; rel="next"``)."""
     return _list(request, "3")
 
 
-@router.get("/3/footprints/{pf_id}", summary="GetFootprint (v3.0)")
+@router.get("/3/footprints/{pf_id}", summary="GetFootprint (v3.0)",
+            responses={200: {"model": FootprintOne}, **documented(400, 401, 403, 404)})
 def get_v3(request: Request, pf_id: str) -> JSONResponse:
     """One footprint (404 NotFound if none, 403 AccessDenied if another customer's)."""
     return _get(request, pf_id, "3")
 
 
-@router.post("/3/events", summary="Action Events (v3.0)")
+@router.post("/3/events", summary="Action Events (v3.0)", responses={200: {"description": "accepted"},
+             **documented(400, 401, 403)}, openapi_extra=EVENT_BODY)
 async def events_v3(request: Request) -> Response:
     """Accept a CloudEvent; a RequestCreatedEvent is answered later to its source."""
     return await _events(request, "3")
 
 
-@router.get("/2/footprints", summary="ListFootprints (v2.3), with the $filter subset and pagination")
+@router.get("/2/footprints", summary="ListFootprints (v2.3), with the $filter subset and pagination",
+            responses={200: {"model": FootprintList}, **documented(400, 401, 403)},
+            openapi_extra={"parameters": [LIMIT, V2_FILTER]})
 def list_v2(request: Request) -> JSONResponse:
     """The caller's footprints matching ``$filter``, a page at a time (``Link: <...>; rel="next"``)."""
     return _list(request, "2")
 
 
-@router.get("/2/footprints/{pf_id}", summary="GetFootprint (v2.3)")
+@router.get("/2/footprints/{pf_id}", summary="GetFootprint (v2.3)",
+            responses={200: {"model": FootprintOne}, **documented(400, 401, 403, 404)})
 def get_v2(request: Request, pf_id: str) -> JSONResponse:
     """One footprint (404 NoSuchFootprint if none, 403 AccessDenied if another customer's)."""
     return _get(request, pf_id, "2")
 
 
-@router.post("/2/events", summary="Action Events (v2.3)")
+@router.post("/2/events", summary="Action Events (v2.3)", responses={200: {"description": "accepted"},
+             **documented(400, 401, 403)}, openapi_extra=EVENT_BODY)
 async def events_v2(request: Request) -> Response:
     """Accept a CloudEvent; a ProductFootprintRequest.Created is answered later to its source."""
     return await _events(request, "2")

@@ -1,5 +1,5 @@
 """Buyers' systems that fetch their footprints over the PACT host API (issue #13): one client per customer of
-the order book, its secret stored only as a salted argon2 hash.
+the order book, its secret stored only as a salted argon2 hash, and the URL its requests may be answered at.
 
 Revision ID: 0005
 Revises: 0004
@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.String(length=40), nullable=False),
         sa.Column("created_by", sa.String(length=100), nullable=True),
         sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.Column("callback_url", sa.String(length=500), nullable=True),
         sa.PrimaryKeyConstraint("client_id"),
     )
 
