@@ -54,6 +54,7 @@ RIGHTS = {
     ("POST", "/api/orders"): {"planner", "operator"},
     ("GET", "/api/certificates"): {"operator", "auditor"},
     ("GET", "/api/certificates/{certificate_id}"): {"operator", "auditor"},
+    ("GET", "/api/certificates/{certificate_id}.pdf"): {"operator", "auditor"},
     ("POST", "/api/batches"): {"operator"},
     ("GET", "/api/batches"): {"operator", "auditor"},
     ("POST", "/api/certificates/{certificate_id}/void"): {"operator"},

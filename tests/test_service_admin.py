@@ -89,3 +89,27 @@ def test_batch_history_and_the_pages_of_admin_operator_auditor(svc) -> None:  # 
         landed = browser.post("/login", data={"username": name, "password": PASSWORD})
         assert landed.status_code == 200 and str(landed.url).endswith(home) and text in landed.text, name
         assert runs[0]["batch_id"] in landed.text or home == "/admin"
+
+
+def test_a_certificate_pdf_is_the_reports_document_and_shows_a_void(svc, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """GET /api/certificates/{id}.pdf: the same PDF writer as gxopt report, on the ledger's numbers as issued."""
+    import io
+
+    import pypdf
+
+    client, auth = svc
+    certs = client.get("/api/certificates", headers=auth["auditor"]).json()
+    alloc = next(c for c in certs if c["method"] == "allocation")
+    got = client.get(f"/api/certificates/{alloc['certificate_id']}.pdf", headers=auth["auditor"])
+    assert got.status_code == 200 and got.headers["content-type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(got.content)).pages)
+    text = " ".join(text.split())
+    assert alloc["certificate_id"] in text and alloc["customer"] in text and "ISSUED" in text
+    assert f"{alloc['allocated_cfp']:.4f} t-CO2e/t" in text  # the Allocated CFP as issued (fmt.cfp: four places)
+    assert client.get("/api/certificates/GX-NONE.pdf", headers=auth["auditor"]).status_code == 404
+    mb = next(c for c in certs if c["method"] == "mass_balance")
+    client.post(f"/api/certificates/{mb['certificate_id']}/void", json={"reason": "wrong product"},
+                headers=auth["operator"])
+    void = client.get(f"/api/certificates/{mb['certificate_id']}.pdf", headers=auth["operator"])
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(void.content)).pages).split())
+    assert "VOID" in text and "wrong product" in text

@@ -10,6 +10,7 @@ import pandas as pd
 
 from gxopt.report import certificate_pdf, certificates_doc, pact, pact_check, pact_extension
 from gxopt.report.data import ReportData
+from gxopt.report.issuer import issuer
 from gxopt.report.files import write_csv, write_json
 from gxopt.report.fmt import clean
 
@@ -23,11 +24,11 @@ def write(data: ReportData, root: Path, generated: str, schema: str) -> tuple[li
     (root / "pact" / "v3.0").mkdir(parents=True)
     cert_rows, line_rows, cert_json, v2_docs, v3_docs, index_rows = [], [], [], [], [], []
     pact_problems: list[str] = []
-    who = pact.issuer(data)
+    who = issuer(data)
     for c in data.certificates:
-        v = certificates_doc.view(data, c)
+        v = certificates_doc.view(who, c)
         certificates_doc.write_html(data, c, cdir / f"{c.slug}.html", v)
-        certificate_pdf.write_pdf(data, c, cdir / f"{c.slug}.pdf", v)
+        certificate_pdf.write_pdf(who, c, cdir / f"{c.slug}.pdf", v)
         lz = v["lens"]
         row = {"certificate_id": c.certificate_id, "type": "reduction certificate" if c.kind == "reduction"
                else "CFP certificate", "status": c.status, "method": c.method, "order_id": c.order_id,

@@ -4,14 +4,15 @@ the layout of its sections, and the DRAFT / VOID watermark on every page."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from gxopt import __version__
 from gxopt.report import fmt
 from gxopt.report.certificate import Certificate
 from gxopt.report.certificates_doc import view
-from gxopt.report.data import GUIDELINE, ReportData
+from gxopt.report.data import GUIDELINE
+from gxopt.report.issuer import Issuer
 
 _FONTS: tuple[str, str] | None = None
 
@@ -70,7 +71,7 @@ def _fonts(script: str = "unicode") -> tuple[str, str]:
     return _FONTS
 
 
-def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | None = None) -> None:
+def write_pdf(who: Issuer, c: Certificate, file: Path | BinaryIO, v: dict[str, Any] | None = None) -> None:
     """Write the certificate's PDF (A4, text extractable; drafts watermarked on every page)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -78,7 +79,7 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
     from reportlab.lib.units import mm
     from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    v = v or view(data, c)
+    v = v or view(who, c)
     regular, bold = _fonts(_script(v))
     base = ParagraphStyle("b", fontName=regular, fontSize=8.5, leading=11)
     small = ParagraphStyle("s", parent=base, fontSize=7, leading=8.6)
@@ -110,7 +111,7 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
         return t
 
     story: list[Any] = [para(v["title"], title),
-                        para(f"{data.organization} - {GUIDELINE}", ParagraphStyle("st", parent=base,
+                        para(f"{who.organization} - {GUIDELINE}", ParagraphStyle("st", parent=base,
                                                                                  textColor=colors.grey))]
     kind, text = v["banner"]
     bt = Table([[para(text, ParagraphStyle("bn", parent=base, fontName=bold))]], colWidths=[174 * mm])
@@ -170,7 +171,7 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
         canvas.saveState()
         canvas.setFont(regular, 7)
         canvas.setFillColor(colors.grey)
-        canvas.drawString(18 * mm, 10 * mm, f"{c.certificate_id} - {data.organization} - page {doc.page}")
+        canvas.drawString(18 * mm, 10 * mm, f"{c.certificate_id} - {who.organization} - page {doc.page}")
         canvas.drawRightString(192 * mm, 10 * mm, f"gxopt {__version__}")
         if c.draft or c.status == "void":
             canvas.setFont(bold, 46)
@@ -181,9 +182,9 @@ def write_pdf(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | 
             canvas.drawCentredString(0, 0, "DRAFT — NOT ISSUED" if c.draft else "VOID")
         canvas.restoreState()
 
-    doc = SimpleDocTemplate(str(file), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
+    doc = SimpleDocTemplate(str(file) if isinstance(file, Path) else file, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
                             bottomMargin=16 * mm, title=v["title"] + " " + c.certificate_id,
-                            author=data.organization, subject=GUIDELINE, creator=f"gxopt {__version__}",
+                            author=who.organization, subject=GUIDELINE, creator=f"gxopt {__version__}",
                             invariant=True)
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
 

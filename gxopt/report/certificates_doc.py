@@ -22,7 +22,7 @@ from gxopt import __version__
 from gxopt.report import fmt
 from gxopt.report.certificate import Certificate
 from gxopt.report.data import GUIDELINE, ReportData
-from gxopt.report.disclosure import claims_sentence
+from gxopt.report.issuer import Issuer, issuer
 from gxopt.report.lens import BOUNDARY_NOTE, NOT_RECOGNISED, SCALES, STEELZERO_POSITION, certificate_lens
 from gxopt.report.render import render
 
@@ -35,13 +35,12 @@ DISCLAIMER = ("The treatment of GX value related to GX Steel supplied under the 
               "bear any responsibility in this regard (JISF ch. 10).")
 
 
-def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
+def statements(who: Issuer, c: Certificate) -> list[tuple[str, str]]:
     """The fixed statements of the certificate, each with its clause."""
     product = f"{c.product_id}" + (f" ({c.product['name']})" if c.product.get("name") else "")
     reps = f"{c.reps_t:,.3f} t-CO2e"
     out: list[tuple[str, str]] = []
     if c.method == "allocation":
-        op = data.scenario.settings.operational_period
         out.append(("Method (8.5)", f"The CFP of this steel product was calculated using the GX Allocation method of "
                                     f"the {GUIDELINE} (chapter 8). The Allocated CFP is embodied directly in the "
                                     "product and disclosed by this CFP certificate; it is not a reduction "
@@ -50,12 +49,12 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
                                           "reflecting the GX value, stated only for customers buying GX steel. "
                                           "Residual CFP: the CFP not reflecting GX value (General CFP + the REPs "
                                           "reflected in it per tonne, 8.3.2), which non-GX steel carries (8.1, "
-                                          "8.3.1). " + claims_sentence(data)))
+                                          "8.3.1)." + (" " + who.claims if who.claims else "")))
         out.append(("Bound to the product (7.5, 8.2.3)",
                     f"This CFP certificate is bound to the steel product {product} and order {c.order_id} "
                     f"({c.tonnage_t:,.3f} t) stated above. The Allocated CFP applies to this steel only and shall not "
                     "be applied to another steel product or circulated independently of it. It is valid for "
-                    f"deliveries in the operational period {op.start} to {op.end} (8.2.3)."))
+                    f"deliveries in the operational period {who.period_start} to {who.period_end} (8.2.3)."))
         out.append(("Passing on downstream (7.5)",
                     "The customer manages the GX value of this steel as an attribute of this GX Steel. To pass it on "
                     "to a secondary customer, the customer keeps traceability between this steel and its own product "
@@ -91,8 +90,8 @@ def statements(data: ReportData, c: Certificate) -> list[tuple[str, str]]:
                 f"{limit}. Every REP line names the project's calculation period and gas type and the process path "
                 "that physically connects the project's unit to this product's last process step "
                 f"({EVIDENCE_LEGEND})."))
-    if c.method == "mass_balance":
-        out.append(("Claims across the organization (7.3.3, 8.1)", claims_sentence(data)))
+    if c.method == "mass_balance" and who.claims:  # a run's sentence; none for a certificate served alone
+        out.append(("Claims across the organization (7.3.3, 8.1)", who.claims))
     verifiers = sorted({f"{ln.verifier} ({ln.statement_id})" if ln.statement_id else ln.verifier
                         for ln in c.lines if ln.verifier})
     recorded = ("; ".join(verifiers) if verifiers else "no verifier is recorded for its REP lines")
@@ -137,7 +136,7 @@ def correction_statement(c: Certificate) -> str:
     return f"{why} {nums}"
 
 
-def view(data: ReportData, c: Certificate) -> dict[str, Any]:
+def view(who: Issuer, c: Certificate) -> dict[str, Any]:
     """The content of one certificate, shared by its HTML and PDF."""
     p = c.product
     if c.draft:
@@ -151,7 +150,7 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
         banner = ("issued", f"Issued {c.issued_at} from the ledger (batch {c.batch_id[:12]}).")
     parties = [("Certificate id", c.certificate_id), ("Status", c.status.upper() if c.status != "draft"
                                                       else "DRAFT — NOT ISSUED"),
-               ("Issuer (scheme owner)", data.organization + (f" ({data.country})" if data.country else "")),
+               ("Issuer (scheme owner)", who.organization + (f" ({who.country})" if who.country else "")),
                ("Scheme", GUIDELINE), ("Customer", c.customer), ("Order", c.order_id),
                ("Delivery date", c.delivery_date or "–")]
     product = [("Product", c.product_id + (f" - {p['name']}" if p.get("name") else "")),
@@ -210,7 +209,7 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
         integrity.append(("Content digest (SHA-256, in the ledger journal)", c.digest))
     if c.batch_id:
         integrity.append(("Ledger batch", c.batch_id))
-    integrity.append(("Run inputs (SHA-256)", str(data.summary.get("input_sha256", "–"))))
+    integrity.append(("Run inputs (SHA-256)", who.input_sha256 or "–"))
     transfers = [{"id": t["transfer_id"], "from": t["from_customer"], "to": t["to_customer"],
                   "reps": fmt.reps(t["reps_t"]), "parent": t.get("parent_transfer_id") or "–",
                   "created": str(t["created_at"])[:19]} for t in c.transfers]
@@ -225,7 +224,7 @@ def view(data: ReportData, c: Certificate) -> dict[str, Any]:
                           else site_x <= sc.threshold(site_s) + 1e-12})
     title = c.title + (" (DRAFT — NOT ISSUED)" if c.draft else " (VOID)" if c.status == "void" else "")
     return {"c": c, "title": title, "banner": banner, "parties": parties, "product": product, "cfp": cfp,
-            "reductions": reductions, "lines": lines, "statements": statements(data, c), "lens": lz,
+            "reductions": reductions, "lines": lines, "statements": statements(who, c), "lens": lz,
             "lens_rows": lens_rows, "boundary_note": BOUNDARY_NOTE, "steelzero_position": STEELZERO_POSITION,
             "not_recognised": NOT_RECOGNISED, "warnings": c.warnings, "claimed_text": _claimed_text(c, lz),
             "transfers": transfers, "integrity": integrity,
@@ -257,7 +256,7 @@ def _data_age(p: dict[str, Any]) -> str:
 
 def write_html(data: ReportData, c: Certificate, file: Path, v: dict[str, Any] | None = None) -> None:
     """Write the certificate's HTML page (self-contained)."""
-    v = v or view(data, c)
+    v = v or view(issuer(data), c)
     file.write_text(render("certificate.html", v=v, version=__version__, guideline=GUIDELINE,
                            source=f"{data.scenario_name} ({data.mode})", pdf=f"{c.slug}.pdf"), encoding="utf-8")
 

@@ -29,13 +29,12 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from gxopt.report.certificate import Certificate
 from gxopt.report.data import GUIDELINE, ReportData
-from gxopt.report.disclosure import claims_sentence
 from gxopt.report.fmt import decimal_str, missing
+from gxopt.report.issuer import Issuer, issuer
 from gxopt.report.pact_extension import DEFAULT_SCHEMA_URL, extension, pcf_value
 
 V2 = "2.3.0"
@@ -48,27 +47,6 @@ JISF_RULE = {"operator": "Other",
              "ruleNames": ["JISF Guidelines for Calculating Product Carbon Footprint by Product for Steel Products",
                            GUIDELINE],
              "otherOperatorName": "The Japan Iron and Steel Federation (JISF)"}
-
-
-@dataclass(frozen=True)
-class Issuer:
-    """What a footprint says of the organization behind it, whatever the certificates come from: a result folder
-    (:func:`issuer`) or the ledger the service reads (:mod:`gxopt.service.footprints`)."""
-
-    organization: str  # the scheme owner (ch. 9)
-    org_code: str  # the organization code of the certificate ids
-    country: str | None  # ISO 3166-1 alpha-2, when model.yaml gives one
-    period_start: dt.date  # the operational period of the GX steel (a CFP certificate's validity, 8.5)
-    period_end: dt.date
-    input_sha256: str  # the inputs' digest: part of the id of a certificate that has no ledger digest (a draft)
-    claims: str  # the run's claims against actual emissions in words (7.3.3, 8.1); "" when no run stands behind
-
-
-def issuer(data: ReportData) -> Issuer:
-    """The organization behind a result folder's footprints, with its run's claims sentence."""
-    op = data.scenario.settings.operational_period
-    return Issuer(data.organization, data.org_code, data.country, op.start, op.end,
-                  str(data.summary.get("input_sha256", "")), claims_sentence(data))
 
 
 def pf_id(*parts: str) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from gxopt import __version__
@@ -24,6 +24,7 @@ from gxopt.quote import Quote, QuoteRequest
 from gxopt.service import admin, pages, queries
 from gxopt.service.auth import TokenCache, allow
 from gxopt.service.book import Book
+from gxopt.service.documents import LedgerDocuments
 from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody, HoldOut, OrderBody, QuoteBody,
                                   VerifyOut, VoidBody, errors)
 from gxopt.service.pact.routes import router as pact_router
@@ -43,6 +44,7 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
     app.state.engine = engine
     app.state.tokens = TokenCache()
     app.state.book = Book(scenario, engine)
+    documents = LedgerDocuments(app.state.book, engine)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(engine), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_HOURS * 3600, same_site="strict")
 
@@ -150,6 +152,18 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
                           ) -> list[CertificateOut]:
         """Every certificate in the ledger (or only issued / void ones), by id."""
         return queries.certificates(engine, status)
+
+    @app.get("/api/certificates/{certificate_id}.pdf", response_class=Response, responses={
+        200: {"content": {"application/pdf": {}}, "description": "the certificate as gxopt report prints it"},
+        **errors(404)})
+    def certificate_pdf(certificate_id: str, user: Annotated[User, Depends(allow(*READING))]) -> Response:
+        """The certificate's PDF, the same document as ``gxopt report`` writes (issued or void, with the numbers as
+        issued)."""
+        pdf = documents.pdf(certificate_id)
+        if pdf is None:
+            raise HTTPException(404, f"unknown certificate {certificate_id}")
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{certificate_id}.pdf"'})
 
     @app.get("/api/certificates/{certificate_id}", response_model=CertificateOut, responses=errors(404))
     def one_certificate(certificate_id: str, user: Annotated[User, Depends(allow(*READING))]) -> CertificateOut:

@@ -28,18 +28,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 
-from gxopt.errors import InputError
-from gxopt.io import input_digest
-from gxopt.ledger.batch import booked
 from gxopt.report import pact
 from gxopt.report.certificate import Certificate
-from gxopt.report.ledger_view import certificate_source, ledger_certificates
 from gxopt.report.pact_extension import schema_url
 from gxopt.service.book import Book, ledger_version
-from gxopt.settings import organization_code
+from gxopt.service.documents import LedgerDocuments
 
 
 @dataclass(frozen=True)
@@ -65,10 +60,8 @@ class FootprintStore:
         self.book = book
         self.engine = engine
         self.schema = schema_url(base_url)
-        s = book.scenario
-        op = s.settings.operational_period
-        self.issuer = pact.Issuer(s.model.meta.organization, organization_code(s.model.meta), s.model.meta.country,
-                                  op.start, op.end, input_digest(s), claims="")
+        self.documents = LedgerDocuments(book, engine)
+        self.issuer = self.documents.issuer
         self._lock = threading.Lock()
         self._built: tuple[tuple[object, ...], list[Footprint], dict[str, Footprint]] | None = None
 
@@ -99,7 +92,7 @@ class FootprintStore:
         return [f for f in self._current()[0] if f.customer == customer]
 
     def _build(self, conn: sa.Connection) -> list[Footprint]:
-        certs = sorted(self._certificates(conn), key=lambda c: (c.issued_at, c.certificate_id))
+        certs = sorted(self.documents.certificates(conn), key=lambda c: (c.issued_at, c.certificate_id))
         voided: dict[str, list[Footprint]] = {}  # order id -> its earlier voided certificates' footprints
         out = []
         for c in certs:
@@ -110,20 +103,6 @@ class FootprintStore:
                 voided.setdefault(c.order_id, []).append(f)
             out.append(f)
         return out
-
-    def _certificates(self, conn: sa.Connection) -> list[Certificate]:
-        """The ledger's certificates of this organization as the report reads them; the run tables it needs
-        (pools' sites and gases, products' facts) are the book's, which follow from the scenario alone."""
-        result = self.book.result
-        assert result is not None  # Book solves the book when it is made
-        s = self.book.scenario
-        tables = {"pools": result.pools, "products": result.results.products,
-                  "orders": pd.concat([s.orders, booked(conn, s.orders.columns)], ignore_index=True)}
-        led = certificate_source(conn, self.engine.url.render_as_string(hide_password=True))
-        try:
-            return ledger_certificates(led, s, tables, [])
-        except InputError:  # the ledger holds certificates of another organization only
-            return []
 
     def _footprint(self, c: Certificate, preceding: list[Footprint]) -> Footprint:
         as_issued = dataclasses.replace(c, status="issued", voided_at="", void_reason="")
