@@ -48,7 +48,8 @@ class ScenarioSettings(_Strict):
     operational_period: Period = Field(description="When GX Allocation CFPs are in use (8.2.3).")
     mass_balance: MassBalanceSettings = MassBalanceSettings()
     allow_unverified: bool = Field(
-        False, description="What-if mode: unverified pools may feed orders; nothing is certifiable (6.8).")
+        False, description="What-if mode: unverified pools may feed orders; the batch refuses such a run, so nothing "
+        "of it is ever issued (6.8).")
     name: str | None = None
     description: str | None = None
 
