@@ -23,8 +23,11 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
     if what_if:
         notes.append(f"{what_if}: none of these drafts can ever be issued")
     out = []
+    facts_of: dict[str, dict[str, Any]] = {}  # once per product, not per order (read only below)
     for o in served.itertuples():
-        facts = product_facts(o.product_id, s, tables)
+        if o.product_id not in facts_of:
+            facts_of[o.product_id] = product_facts(o.product_id, s, tables)
+        facts = facts_of[o.product_id]
         rows = al[al["order_id"] == o.order_id].sort_values("pool_id")
         lines = []
         for i, r in enumerate(rows.itertuples(), start=1):

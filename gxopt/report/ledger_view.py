@@ -149,9 +149,10 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
 
     code = organization_code(s.model.meta)
     projects = project_facts(s)
-    pools = led.pools.set_index("pool_id") if len(led.pools) else pd.DataFrame()
-    run_pools = tables["pools"].drop_duplicates("pool_id").set_index("pool_id")
-    orders = tables["orders"].set_index("order_id")
+    # rows as dicts: read once per certificate line (a pandas .loc is ~100 us; a ledger has 100,000s of lines)
+    pools = led.pools.set_index("pool_id").to_dict("index") if len(led.pools) else {}
+    run_pools = tables["pools"].drop_duplicates("pool_id").set_index("pool_id").to_dict("index")
+    orders = tables["orders"].drop_duplicates("order_id").set_index("order_id").to_dict("index")
     issue_digest: dict[str, str] = {}
     for r in led.journal_rows:
         if r["kind"] == "issue" and r.get("certificate_id") and r["certificate_id"] not in issue_digest:
@@ -163,17 +164,20 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
     for t in led.transfers.to_dict("records"):
         transfers_by.setdefault(t["certificate_id"], []).append(t)
     out, foreign = [], []
+    facts_of: dict[str, dict[str, Any]] = {}
     for c in led.certificates:
         cid = c["certificate_id"]
         if not cid.startswith(f"GX-{code}-"):
             foreign.append(cid)
             continue
-        facts = product_facts(c["product_id"], s, tables)
+        if c["product_id"] not in facts_of:  # once per product, not per certificate (read only below)
+            facts_of[c["product_id"]] = product_facts(c["product_id"], s, tables)
+        facts = facts_of[c["product_id"]]
         lines = []
         for ln in lines_by.get(cid, []):
             pf = projects.get(ln["project_id"], {})
-            pool = pools.loc[ln["pool_id"]] if ln["pool_id"] in pools.index else None
-            run_pool = run_pools.loc[ln["pool_id"]] if ln["pool_id"] in run_pools.index else None
+            pool = pools.get(ln["pool_id"])
+            run_pool = run_pools.get(ln["pool_id"])
             # the same rule as the run's allocations.csv same_site: the pool's site against the site where the
             # product's crude steel is made (the run's products table), so draft and ledger reports agree
             psite = text(run_pool["site"]) if run_pool is not None else pf.get("site", "")
@@ -192,7 +196,7 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
         if not facts["known"]:
             notes.append(f"certificate {cid}: product {c['product_id']} is not in this result folder's plant model; "
                          "its document shows the numbers as issued and it gets no PACT footprint")
-        o = orders.loc[c["order_id"]] if c["order_id"] in orders.index else None
+        o = orders.get(c["order_id"])
         basis, claimed = _ledger_cfps(c, o, facts)
         out.append(Certificate(
             certificate_id=cid, status=c["status"], method=c["method"], order_id=c["order_id"],
@@ -214,7 +218,7 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
         raise InputError([Issue(led.url, None, None,
                                 f"the ledger holds no certificates of {s.model.meta.organization} (GX-{code}-...); "
                                 "is it the ledger of this result folder's organization?")])
-    missing_orders = [c.order_id for c in out if c.order_id not in orders.index]
+    missing_orders = [c.order_id for c in out if c.order_id not in orders]
     if missing_orders:
         notes.append(f"{len(missing_orders)} ledger certificate(s) are for orders not in this result folder "
                      f"(e.g. {missing_orders[0]}); they are shown with the numbers as issued")
@@ -223,7 +227,8 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
     return out
 
 
-def _ledger_cfps(c: dict[str, Any], order: pd.Series | None, facts: dict[str, Any]) -> tuple[float | None, float | None]:
+def _ledger_cfps(c: dict[str, Any], order: dict[str, Any] | None, facts: dict[str, Any],
+                 ) -> tuple[float | None, float | None]:
     """(basis CFP, claimed CFP) of a ledger certificate: its own columns when it states them (revision 0003);
     else the basis from the run's orders table (the Residual CFP as issued, for GX Allocation), and the claim
     recomputed from it with the certificate's own REPs (:attr:`Certificate.claimed_cfp`)."""
@@ -231,7 +236,7 @@ def _ledger_cfps(c: dict[str, Any], order: pd.Series | None, facts: dict[str, An
     claimed = opt_float(c.get("claimed_cfp"))
     if basis is None and c["method"] == "allocation":
         basis = opt_float(c.get("residual_cfp"))
-    if basis is None and order is not None and "basis_cfp" in order.index and order["product_id"] == c["product_id"]:
+    if basis is None and order is not None and "basis_cfp" in order and order["product_id"] == c["product_id"]:
         basis = opt_float(order["basis_cfp"])
     if basis is None and facts.get("known") and "residual_cfp" in facts:
         basis = float(facts["residual_cfp"])

@@ -33,7 +33,8 @@ import sqlalchemy as sa
 from gxopt.report import pact
 from gxopt.report.certificate import Certificate
 from gxopt.report.pact_extension import schema_url
-from gxopt.service.book import Book, ledger_version
+from gxopt.ledger import journal
+from gxopt.service.book import Book
 from gxopt.service.documents import LedgerDocuments
 
 
@@ -53,7 +54,8 @@ class Footprint:
 
 
 class FootprintStore:
-    """Every footprint of the ledger's certificates of this organization, rebuilt only when the ledger changed."""
+    """Every footprint of the ledger's certificates of this organization, rebuilt only when the journal moved (a
+    batch or a void; holds and bookings leave certificates as they are)."""
 
     def __init__(self, book: Book, engine: sa.Engine, *, base_url: str | None = None) -> None:
         """``base_url``: where the GX extension's schema is published (``gxopt report --pact-base-url``)."""
@@ -67,7 +69,7 @@ class FootprintStore:
 
     def _current(self) -> tuple[list[Footprint], dict[str, Footprint]]:
         with self.engine.connect() as conn:
-            version = ledger_version(conn)
+            version = journal.head(conn)  # certificates change only with journal entries (issue, void)
             built = self._built
             if built is not None and built[0] == version:
                 return built[1], built[2]
