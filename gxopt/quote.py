@@ -24,6 +24,7 @@ from gxopt.errors import InputError, Issue
 from gxopt.lp.highs import solve_program
 from gxopt.lp.program import Network, program
 from gxopt.pipeline import RunResult
+from gxopt.reps import DUST_T
 
 EPS = 1e-6
 
@@ -194,7 +195,7 @@ class Quoter:
         facts = self.pool_facts
         q.pools = [{"pool_id": p, "project_id": facts[p]["project_id"], "reps_t": float(v),
                     "expires": facts[p]["expires"], "same_site": bool(facts[p]["site"] == product["crude_steel_site"])}
-                   for p, v in zip(eligible, x) if v > EPS]
+                   for p, v in zip(eligible, x) if v >= DUST_T]  # dust is never issued or held
         q.shadow_prices = {p: d / r for p, d in pool_dual.items()}
         q.binding = binding + self._excluded(req, eligible)
         return q
@@ -250,7 +251,10 @@ class Quoter:
         out = []
         for p in eligible:
             f = self.pool_facts[p]
-            if pool_dual.get(p, 0.0) > 1e-9:
+            if pool_dual.get(p, 0.0) > 1e-9 and f["available_t"] < DUST_T:
+                out.append(f"pool {p} ({f['project_id']}) has no REPs left to promise: they are issued, held or "
+                           "written off already")
+            elif pool_dual.get(p, 0.0) > 1e-9:
                 out.append(f"pool {p} ({f['project_id']}) runs dry: all {f['available_t']:,.1f} t-CO2e it has are "
                            "taken by booked orders and this quote")
             if alloc_dual.get(p, 0.0) > 1e-9:

@@ -34,6 +34,7 @@ from gxopt.schema import PROJECT_KINDS_ELIGIBLE
 from gxopt.scenario import Scenario
 
 POOL_ID_SEP = "@"
+DUST_T = 0.001  # 1 kg CO2e: less is rounding dust of whole-gram lines, never issued or promised
 
 
 def pool_id(project_id: pd.Series, period_end: pd.Series) -> pd.Series:

@@ -157,6 +157,9 @@ def test_availability_and_a_disabled_token(service) -> None:  # type: ignore[no-
     assert got.status_code == 200
     rows = got.json()
     assert {r["method"] for r in rows} == {"mass_balance", "allocation"} and any(r["gx_tonnage_t"] > 0 for r in rows)
+    # a pool the batch used up is said to have nothing left, not to be drained by "booked orders and this quote"
+    dry = [b for r in rows if r["gx_tonnage_t"] == 0 for b in r["binding"] if "no REPs left to promise" in b]
+    assert dry and not any("all 0.0 t-CO2e" in b for r in rows for b in r["binding"])
     with writer(connect(url), "test") as c:
         users.disable(c, "planner-1")
     again = client.get("/api/availability", headers={"Authorization": f"Bearer {tokens['planner']}"})

@@ -95,6 +95,7 @@ def test_in_a_browser_a_planner_quotes_holds_and_releases_an_auditor_cannot(ledg
             hold_id = page.locator("#h-err-form").inner_text().split("held as ")[1].strip()
             row = page.locator(f"[id='hold-{hold_id}']")
             expect(row).to_contain_text(product)
+            page.screenshot(path=str(os.environ.get("GXOPT_SCREENSHOT", "/tmp/gxopt-planner.png")), full_page=True)
             row.get_by_role("button", name="Release").click()
             expect(row).to_have_count(0)
             # hold again and book the order from the hold, in the row's own form
@@ -115,7 +116,6 @@ def test_in_a_browser_a_planner_quotes_holds_and_releases_an_auditor_cannot(ledg
             page.fill("#q-alpha", "1.5")
             page.click("#quote-button")
             expect(page.locator("#q-err-alpha")).to_contain_text("less than or equal to 1")
-            page.screenshot(path=str(os.environ.get("GXOPT_SCREENSHOT", "/tmp/gxopt-planner.png")), full_page=True)
 
             auditor = browser.new_context().new_page()
             auditor.goto(f"{base}/login")

@@ -16,6 +16,7 @@ from gxopt.ledger import journal as jr
 from gxopt.ledger.canonical import canonical, sha256
 from gxopt.ledger.db import LedgerError, bulk_insert, now
 from gxopt.ledger.tables import G_PER_T, attribute_transfers, certificate_lines, certificates, counters, pool_balance
+from gxopt.reps import DUST_T
 
 CERT_FIELDS = ("certificate_id", "order_id", "method", "customer", "product_id", "tonnage_t", "reps_g", "general_cfp",
                "residual_cfp", "allocated_cfp", "alpha", "gx_tonnage_t", "batch_id", "issued_at")
@@ -55,7 +56,7 @@ def next_certificate_ids(conn: sa.Connection, org_code: str, year: int, n: int) 
     return [f"GX-{org_code}-{year}-{v:06d}" for v in range(first, first + n)]
 
 
-MIN_LINE_G = 1_000  # 1 kg CO2e: smaller lines are rounding dust, never issued
+MIN_LINE_G = round(DUST_T * G_PER_T)  # 1 kg CO2e: smaller lines are rounding dust, never issued
 
 
 def to_grams(allocations: pd.DataFrame, remaining_g: dict[str, int]) -> pd.DataFrame:
