@@ -31,8 +31,8 @@ def pact(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
         creds = {who: clients.add(c, who) for who in (A, B)}
         op = users.add(c, "op-1", "operator")[1]
         planner = users.add(c, "pl-1", "planner")[1]
-    app = create_app(SCEN, url)
-    return TestClient(app, base_url="https://testserver"), creds, op, planner, url
+    with TestClient(create_app(SCEN, url), base_url="https://testserver") as client:  # runs the outbox thread
+        yield client, creds, op, planner, url
 
 
 def _token(client: TestClient, cred) -> str:  # type: ignore[no-untyped-def]
@@ -174,8 +174,8 @@ def test_request_created_events_are_answered_with_a_retry(pact) -> None:  # type
         with writer(connect(url), "test") as c:  # A's system, with its PACT host registered for answers
             registered = clients.add(c, A, callback_url=base + "/")
         tok = _token(client, registered)
-        client.get("/3/footprints", headers=_h(tok))
-        client.app.state.pact.outbox._delay = 0.05  # the test's back-off; the first answer fails once
+        outbox = client.app.state.outbox
+        outbox.first_delay = 0.05  # the test's back-off; the first answer fails once
         pid = client.get("/3/footprints", headers=_h(tok)).json()["data"][0]["productIds"][0]
         ev = {"specversion": "1.0", "source": base, "time": "2026-12-04T00:00:00Z",
               "type": events.TYPES["3"]["created"]}
@@ -195,7 +195,13 @@ def test_request_created_events_are_answered_with_a_retry(pact) -> None:  # type
         assert answers["req-1"][0] == "/3/events" and answers["req-1"][1]["type"] == events.TYPES["3"]["fulfilled"]
         assert all(pid in d["productIds"] for d in answers["req-1"][1]["data"]["pfs"])
         assert answers["req-2"][1]["type"] == events.TYPES["3"]["rejected"]
-        assert client.app.state.pact.outbox.failed  # the 503 was retried
+        rows = [outbox.status(b["id"]) for _, b in _Receiver.got]
+        while any(r["status"] != "sent" for r in rows) and time.time() < deadline:  # recorded just after the POST
+            time.sleep(0.05)
+            rows = [outbox.status(b["id"]) for _, b in _Receiver.got]
+        assert [r["status"] for r in rows] == ["sent", "sent"] and all(r["url"] == base + "/3/events" for r in rows)
+        assert sum(r["attempts"] for r in rows) == 3  # the 503 was retried
+        assert [r["last_error"] for r in rows if r["attempts"] == 2] == [f"{base}/3/events answered 503"]
     finally:
         srv.shutdown()
         srv.server_close()

@@ -122,7 +122,12 @@ def upgrade(engine: sa.Engine) -> None:
 
 def now() -> str:
     """UTC timestamp as ISO text (what the journal stores)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    return stamp(dt.datetime.now(dt.UTC))
+
+
+def stamp(at: dt.datetime) -> str:
+    """``at`` (timezone-aware) as the ledger's timestamp text: UTC, ISO, microseconds, so text order is time order."""
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 @contextlib.contextmanager

@@ -223,3 +223,20 @@ pact_clients = sa.Table(  # buyers' systems on the PACT host API: each sees its 
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("callback_url", sa.String(500)),  # where answers to the client's requests may go (events); None: nowhere
 )
+
+pact_outbox = sa.Table(  # PACT events to send (answers to requests), kept until sent or given up (events.Outbox)
+    "pact_outbox", metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),  # the CloudEvent's id (the receiver's key to deduplicate)
+    sa.Column("client_id", sa.String(64), nullable=False),  # whose request it answers
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("event", sa.Text, nullable=False),  # the complete CloudEvent as JSON, exactly what is POSTed
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("due_at", sa.String(40), nullable=False),  # when the next attempt may start (or a claim's lease ends)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", sa.String(40)),
+    sa.CheckConstraint("status in ('pending','sent','gave_up')", name="ck_pact_outbox_status"),
+    sa.CheckConstraint("attempts >= 0", name="ck_pact_outbox_attempts"),
+)
+sa.Index("ix_pact_outbox_due", pact_outbox.c.status, pact_outbox.c.due_at)

@@ -27,6 +27,7 @@ from gxopt.service.book import Book
 from gxopt.service.documents import LedgerDocuments
 from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody, HoldOut, OrderBody, QuoteBody,
                                   VerifyOut, VoidBody, errors)
+from gxopt.service.pact.events import Outbox
 from gxopt.service.pact.routes import router as pact_router
 from gxopt.service.sessions import SESSION_COOKIE, SESSION_HOURS, session_secret
 from gxopt.settings import organization_code
@@ -212,6 +213,9 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         """Re-check the hash chain, every balance against the journal and every certificate against its entries."""
         return queries.ledger_check(engine)
 
+    app.state.outbox = Outbox(engine)  # answers to PACT requests, sent by a thread living as long as the app
+    app.router.on_startup.append(app.state.outbox.start)
+    app.router.on_shutdown.append(app.state.outbox.stop)
     app.include_router(pact_router)
     pages.register(app)
     admin.register(app)

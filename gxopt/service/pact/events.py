@@ -1,30 +1,34 @@
 """Action Events (v2.3 §6.8, v3.0 "Action Events"): CloudEvents in structured mode, validated here (a 400
 BadRequest naming the field otherwise). PublishedEvent and the answers to requests are accepted; a
-RequestCreatedEvent is accepted with 200 and answered later by :class:`Outbox`, a background thread that POSTs a
-RequestFulfilledEvent (the requester's matching footprints) or a RequestRejectedEvent (none match, or the
-request names ``urn:pact:null``) to the requester's events endpoint, retrying with exponential back-off and
-giving up after 72 hours, as the spec says."""
+RequestCreatedEvent is answered by a RequestFulfilledEvent (the requester's matching footprints) or a
+RequestRejectedEvent (none match, or the request names ``urn:pact:null``), POSTed to the requester's events
+endpoint, retried with exponential back-off and given up after 72 hours, as the spec says.
+
+The answer is built when the request arrives and stored in the ledger's ``pact_outbox`` before the 200 (so a
+restart loses nothing accepted); :class:`Outbox`, a thread in each service process, claims due rows one at a time
+(no two processes send one at once) and sends them. Delivery is at least once: an answer whose outcome could not
+be recorded (the process died mid-attempt) is sent again with the same event id when its claim ends."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import heapq
 import json
 import logging
 import os
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from gxopt.ledger.db import stamp, writer
+from gxopt.ledger.tables import pact_outbox
 from gxopt.service.pact.errors import PactError
 
 log = logging.getLogger("gxopt.pact.events")
@@ -40,6 +44,7 @@ TYPES = {
 }
 NULL_PRODUCT = "urn:pact:null"
 GIVE_UP_SECONDS = 72 * 3600
+LEASE_SECONDS = 120.0  # a claim outlasts the slowest attempt: post() waits at most 10 s for the token, 10 s for the POST
 CALLBACK_CLIENT = "GXOPT_PACT_CALLBACK_CLIENT"  # "id:secret" for the requesters' /auth/token, if they ask for one
 
 
@@ -128,18 +133,6 @@ def answer(version: str, request_id: str, docs: list[dict[str, Any]], reject: st
             "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
 
 
-@dataclass(order=True)
-class Delivery:
-    """One event on its way to ``url``."""
-
-    due: float
-    url: str = field(compare=False)
-    make: Callable[[], dict[str, Any]] = field(compare=False)  # the event, built in the worker on first attempt
-    event: dict[str, Any] | None = field(default=None, compare=False)
-    attempt: int = field(default=0, compare=False)
-    first: float = field(default_factory=time.time, compare=False)
-
-
 Post = Callable[[str, dict[str, Any]], None]
 
 
@@ -165,41 +158,127 @@ def post(url: str, event: dict[str, Any]) -> None:
 
 
 class Outbox:
-    """Events to send, in a daemon thread: attempt n+1 waits ``first_delay`` * 2**n seconds (at most an hour);
-    an event is dropped after :data:`GIVE_UP_SECONDS`. ``sent`` and ``failed`` count outcomes (for tests, health)."""
+    """The ledger's ``pact_outbox`` and the thread that sends it, one per service process (started and stopped with
+    the app). Attempt n+1 of an event waits ``first_delay`` * 2**(n-1) seconds (at most an hour); the event is
+    given up when its next attempt would start more than :data:`GIVE_UP_SECONDS` after it was submitted. A row is
+    claimed for ``lease`` seconds before it is sent, so no two processes send it at once; ``poll`` is how often
+    the thread looks for rows other processes submitted or a restart left. ``clock`` is for tests."""
 
-    def __init__(self, send: Post = post, first_delay: float = 2.0) -> None:
-        self._send, self._delay = send, first_delay
-        self._queue: list[Delivery] = []
-        self._cv = threading.Condition()
-        self.sent: list[Delivery] = []
-        self.failed: list[tuple[Delivery, str]] = []
-        threading.Thread(target=self._run, name="pact-outbox", daemon=True).start()
+    def __init__(self, engine: sa.Engine, send: Post = post, first_delay: float = 2.0, poll: float = 5.0,
+                 lease: float = LEASE_SECONDS, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 ) -> None:
+        self.engine, self.first_delay, self.poll, self.lease = engine, first_delay, poll, lease
+        self._send, self._clock = send, clock
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
-    def submit(self, url: str, make: Callable[[], dict[str, Any]]) -> None:
-        """Queue the event ``make()`` builds (in the worker, not in the request) for ``url``."""
-        with self._cv:
-            heapq.heappush(self._queue, Delivery(time.time(), url, make))
-            self._cv.notify()
+    def submit(self, client_id: str, url: str, event: dict[str, Any]) -> str:
+        """Store ``event`` for ``url`` (committed when this returns) and wake the thread; the event's id."""
+        at = stamp(self._clock())
+        with writer(self.engine, f"pact answer for {client_id}") as conn:
+            conn.execute(sa.insert(pact_outbox).values(
+                event_id=event["id"], client_id=client_id, url=url, event=json.dumps(event), created_at=at,
+                due_at=at, attempts=0, status="pending"))
+        self._wake.set()
+        return str(event["id"])
+
+    def status(self, event_id: str) -> dict[str, Any] | None:
+        """The outbox row of ``event_id`` (status, attempts, last_error, ...), None if there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(pact_outbox).where(pact_outbox.c.event_id == event_id)).mappings().first()
+        return None if row is None else dict(row)
+
+    def start(self) -> None:
+        """Start the sending thread (once; again after :meth:`stop`)."""
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="pact-outbox", daemon=True)
+                self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the thread after the attempt it is making (a row it had claimed is retried when its lease ends)."""
+        self._stop.set()
+        self._wake.set()
+        with self._start_lock:
+            if self._thread is not None:
+                self._thread.join(timeout)
+                self._thread = None
+
+    def run_due(self) -> int:
+        """Claim and send every row that is due now, one at a time; how many were attempted."""
+        done = 0
+        while not self._stop.is_set():
+            claimed = self._claim()
+            if claimed is None:
+                return done
+            self._attempt(*claimed)
+            done += 1
+        return done
 
     def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue or self._queue[0].due > time.time():
-                    self._cv.wait(None if not self._queue else max(0.0, self._queue[0].due - time.time()))
-                d = heapq.heappop(self._queue)
+        while not self._stop.is_set():
+            self._wake.clear()
+            wait = self.poll
             try:
-                if d.event is None:
-                    d.event = d.make()
-                self._send(d.url, d.event)
-            except Exception as exc:  # noqa: BLE001 - any failure of the receiver means: try again later
-                self.failed.append((d, str(exc)))
-                d.attempt += 1
-                d.due = time.time() + min(3600.0, self._delay * 2 ** (d.attempt - 1))
-                if d.due - d.first <= GIVE_UP_SECONDS:
-                    with self._cv:
-                        heapq.heappush(self._queue, d)
-                else:
-                    log.warning("gave up sending an event to %s after %d attempts", d.url, d.attempt)
-                continue
-            self.sent.append(d)
+                self.run_due()
+                wait = self._until_next()
+            except Exception:  # noqa: BLE001 - the database may be away or busy; the rows are safe, try later
+                log.exception("PACT outbox: cannot reach the ledger; trying again in %g s", self.poll)
+            self._wake.wait(wait)
+
+    def _until_next(self) -> float:
+        """Seconds until the earliest pending row is due (at most ``poll``)."""
+        with self.engine.connect() as conn:
+            due = conn.execute(sa.select(sa.func.min(pact_outbox.c.due_at))
+                               .where(pact_outbox.c.status == "pending")).scalar()
+        if due is None:
+            return self.poll
+        return min(self.poll, max(0.0, (dt.datetime.fromisoformat(due) - self._clock()).total_seconds()))
+
+    def _claim(self) -> tuple[dict[str, Any], str] | None:
+        """A due row, leased to this process by a conditional update (so only one process wins it), and the
+        lease's end; None when nothing is due."""
+        while True:
+            now = self._clock()
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(pact_outbox).where(pact_outbox.c.status == "pending",
+                                                                pact_outbox.c.due_at <= stamp(now))
+                                   .order_by(pact_outbox.c.due_at).limit(1)).mappings().first()
+            if row is None:
+                return None
+            until = stamp(now + dt.timedelta(seconds=self.lease))
+            with writer(self.engine, "pact outbox claim") as conn:
+                won = conn.execute(sa.update(pact_outbox).where(
+                    pact_outbox.c.event_id == row["event_id"], pact_outbox.c.due_at == row["due_at"],
+                    pact_outbox.c.status == "pending").values(due_at=until)).rowcount == 1
+            if won:
+                return dict(row), until
+
+    def _attempt(self, row: dict[str, Any], until: str) -> None:
+        """POST a claimed row (outside any transaction), then record the outcome if the lease is still ours."""
+        error = None
+        try:
+            self._send(row["url"], json.loads(row["event"]))
+        except Exception as exc:  # noqa: BLE001 - any failure of the receiver means: try again later
+            error = str(exc) or type(exc).__name__
+        now = self._clock()
+        attempts = row["attempts"] + 1
+        values: dict[str, Any] = {"attempts": attempts}
+        if error is None:
+            values |= {"status": "sent", "sent_at": stamp(now)}
+        else:
+            due = now + dt.timedelta(seconds=min(3600.0, self.first_delay * 2 ** (attempts - 1)))
+            given_up = (due - dt.datetime.fromisoformat(row["created_at"])).total_seconds() > GIVE_UP_SECONDS
+            values |= {"last_error": error[:2000], "due_at": stamp(due)} | ({"status": "gave_up"} if given_up else {})
+            if given_up:
+                log.warning("PACT outbox: gave up sending event %s to %s after %d attempts over 72 hours: %s",
+                            row["event_id"], row["url"], attempts, error)
+        with writer(self.engine, "pact outbox result") as conn:
+            kept = conn.execute(sa.update(pact_outbox).where(
+                pact_outbox.c.event_id == row["event_id"], pact_outbox.c.due_at == until,
+                pact_outbox.c.status == "pending").values(**values)).rowcount == 1
+        if not kept:
+            log.warning("PACT outbox: the claim on event %s ended before its attempt did (another process may "
+                        "send it again; the receiver deduplicates by event id)", row["event_id"])

@@ -62,7 +62,7 @@ router = APIRouter(route_class=PactRoute, tags=["PACT"])
 
 
 class Host:
-    """The PACT state of one service process: token signer, pager, footprints, outbox."""
+    """The PACT state of one service process: token signer, pager, footprints, and the app's outbox."""
 
     def __init__(self, request: Request) -> None:
         state = request.app.state
@@ -70,7 +70,7 @@ class Host:
         self.signer = Signer(self.engine)
         self.pager = Pager(service_key(self.engine, "pact-page"))
         self.store = FootprintStore(state.book, self.engine)
-        self.outbox = events.Outbox()
+        self.outbox: events.Outbox = state.outbox
 
 
 _lock = threading.Lock()
@@ -218,7 +218,7 @@ def _get(request: Request, pf_id: str, version: str) -> JSONResponse:
 
 
 def _request_answer(h: Host, who: Caller, version: str, ev: events.Event, data: Any, base: str) -> dict[str, Any]:
-    """The answer to a RequestCreatedEvent (built in the outbox thread)."""
+    """The answer to a RequestCreatedEvent (built when it arrives, stored in the outbox as it will be sent)."""
     if version == "3":
         crit = {k.lower(): (v if isinstance(v, list) else [v.isoformat()])
                 for k, v in data.model_dump(exclude_none=True, exclude={"comment"}).items()
@@ -250,7 +250,8 @@ async def _events(request: Request, version: str) -> Response:
                                             f"client {who.name} ({who.callback_url or 'none registered'}); the "
                                             "operator registers it with gxopt clients add --callback-url")
         base = f"{str(request.base_url).rstrip('/')}/{version}/events"
-        h.outbox.submit(url, lambda: _request_answer(h, who, version, ev, data, base))
+        answer = await run_in_threadpool(_request_answer, h, who, version, ev, data, base)
+        await run_in_threadpool(h.outbox.submit, who.name, url, answer)  # committed before the 200
     return Response(status_code=200)
 
 
