@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -40,8 +42,20 @@ READING = ("operator", "auditor")
 def create_app(scenario: str | Path, db: str) -> FastAPI:
     """The application over ``scenario`` and the ledger at ``db`` (the book is solved here, once)."""
     engine = connect(db)
-    app = FastAPI(title="gxopt", version=__version__,
-                  description="GX value (REPs) for sales planners, operators and auditors: JISF GX Steel Guidelines v4.1.")
+    outbox = Outbox(engine)  # answers to PACT requests, sent by a thread living as long as the app
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        outbox.start()
+        try:
+            yield
+        finally:
+            outbox.stop()
+
+    app = FastAPI(lifespan=lifespan, title="gxopt", version=__version__,
+                  description="GX value (REPs) for sales planners, operators and auditors: JISF GX Steel Guidelines "
+                              "v4.1.")
+    app.state.outbox = outbox
     app.state.engine = engine
     app.state.tokens = TokenCache()
     app.state.book = Book(scenario, engine)
@@ -213,9 +227,6 @@ def create_app(scenario: str | Path, db: str) -> FastAPI:
         """Re-check the hash chain, every balance against the journal and every certificate against its entries."""
         return queries.ledger_check(engine)
 
-    app.state.outbox = Outbox(engine)  # answers to PACT requests, sent by a thread living as long as the app
-    app.router.on_startup.append(app.state.outbox.start)
-    app.router.on_shutdown.append(app.state.outbox.stop)
     app.include_router(pact_router)
     pages.register(app)
     admin.register(app)
