@@ -143,8 +143,9 @@ def _check_is_ledger(url: str) -> None:
 
 
 def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame],
-                        notes: list[str]) -> list[Certificate]:
-    """The ledger's certificates of this organization, as documents, with the numbers as issued."""
+                        notes: list[str], only: set[str] | None = None) -> list[Certificate]:
+    """The ledger's certificates of this organization (``only`` these ids, if given), as documents, with the
+    numbers as issued."""
     from gxopt.ledger.tables import G_PER_T
 
     code = organization_code(s.model.meta)
@@ -167,6 +168,8 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
     facts_of: dict[str, dict[str, Any]] = {}
     for c in led.certificates:
         cid = c["certificate_id"]
+        if only is not None and cid not in only:
+            continue
         if not cid.startswith(f"GX-{code}-"):
             foreign.append(cid)
             continue

@@ -31,10 +31,10 @@ class LedgerDocuments:
         self.issuer = Issuer(s.model.meta.organization, organization_code(s.model.meta), s.model.meta.country,
                              op.start, op.end, input_digest(s), claims="")
 
-    def certificates(self, conn: sa.Connection) -> list[Certificate]:
-        """The ledger's certificates of this organization as the report reads them; the run tables it needs
-        (pools' sites and gases, products' facts, orders' delivery dates) are the book's, which follow from the
-        scenario and the orders booked through the service."""
+    def certificates(self, conn: sa.Connection, only: set[str] | None = None) -> list[Certificate]:
+        """The ledger's certificates of this organization (``only`` these ids, if given) as the report reads them;
+        the run tables it needs (pools' sites and gases, products' facts, orders' delivery dates) are the book's,
+        which follow from the scenario and the orders booked through the service."""
         result = self.book.result
         assert result is not None  # Book solves the book when it is made
         s = self.book.scenario
@@ -42,7 +42,7 @@ class LedgerDocuments:
                   "orders": pd.concat([s.orders, booked(conn, s.orders.columns)], ignore_index=True)}
         led = certificate_source(conn, self.engine.url.render_as_string(hide_password=True))
         try:
-            return ledger_certificates(led, s, tables, [])
+            return ledger_certificates(led, s, tables, [], only=only)
         except InputError:  # the ledger holds certificates of another organization only
             return []
 
@@ -50,7 +50,7 @@ class LedgerDocuments:
         """The certificate's PDF, exactly as ``gxopt report`` writes it; None when the ledger has no such
         certificate of this organization."""
         with self.engine.connect() as conn:
-            found = next((c for c in self.certificates(conn) if c.certificate_id == certificate_id), None)
+            found = next(iter(self.certificates(conn, only={certificate_id})), None)
         if found is None:
             return None
         out = io.BytesIO()

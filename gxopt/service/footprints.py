@@ -34,6 +34,7 @@ from gxopt.report import pact
 from gxopt.report.certificate import Certificate
 from gxopt.report.pact_extension import schema_url
 from gxopt.ledger import journal
+from gxopt.ledger.tables import certificates
 from gxopt.service.book import Book
 from gxopt.service.documents import LedgerDocuments
 
@@ -65,62 +66,105 @@ class FootprintStore:
         self.documents = LedgerDocuments(book, engine)
         self.issuer = self.documents.issuer
         self._lock = threading.Lock()
-        self._built: tuple[tuple[object, ...], list[Footprint], dict[str, Footprint]] | None = None
+        # a certificate's documents as issued never change: built once per certificate (None: it gets no footprint)
+        self._issued: dict[str, _Issued | None] = {}
+        self._made: dict[str, tuple[tuple[object, ...], Footprint]] = {}  # what a void or a re-issue changed
+        self._built: _Built | None = None
 
-    def _current(self) -> tuple[list[Footprint], dict[str, Footprint]]:
+    def _current(self) -> _Built:
         with self.engine.connect() as conn:
             version = journal.head(conn)  # certificates change only with journal entries (issue, void)
             built = self._built
-            if built is not None and built[0] == version:
-                return built[1], built[2]
+            if built is not None and built.version == version:
+                return built
             with self._lock:
                 built = self._built
-                if built is None or built[0] != version:
+                if built is None or built.version != version:
                     found = self._build(conn)
-                    by_id = {d["id"]: f for f in found for d in (f.v2, f.v3)}
-                    built = self._built = (version, found, by_id)
-        return built[1], built[2]
+                    by_customer: dict[str, list[Footprint]] = {}
+                    for f in found:
+                        by_customer.setdefault(f.customer, []).append(f)
+                    built = self._built = _Built(version, found, {d["id"]: f for f in found for d in (f.v2, f.v3)},
+                                                 by_customer)
+        return built
 
     def all(self) -> list[Footprint]:
         """Every footprint, in the order their certificates were issued (then by certificate id)."""
-        return list(self._current()[0])
+        return list(self._current().all)
 
     def get(self, pf_id: str) -> Footprint | None:
         """The footprint whose v3.0 or v2.3 document has id ``pf_id``, else None."""
-        return self._current()[1].get(pf_id)
+        return self._current().by_id.get(pf_id)
 
     def of_customer(self, customer: str) -> list[Footprint]:
         """The footprints of ``customer``'s certificates (what that customer's PACT client may see)."""
-        return [f for f in self._current()[0] if f.customer == customer]
+        return list(self._current().by_customer.get(customer, ()))
 
     def _build(self, conn: sa.Connection) -> list[Footprint]:
-        certs = sorted(self.documents.certificates(conn), key=lambda c: (c.issued_at, c.certificate_id))
+        """Every footprint now: documents of new certificates built, a status or predecessor applied where a void
+        changed them, everything else as it was."""
+        t = certificates
+        rows = conn.execute(sa.select(t.c.certificate_id, t.c.order_id, t.c.status, t.c.issued_at, t.c.voided_at,
+                                      t.c.void_reason)).all()
+        new = {r.certificate_id for r in rows} - self._issued.keys()
+        if new:
+            for c in self.documents.certificates(conn, only=new):
+                self._issued[c.certificate_id] = self._as_issued(c) if c.product.get("known") else None
+            for cid in new:
+                self._issued.setdefault(cid, None)  # another organization's certificate
         voided: dict[str, list[Footprint]] = {}  # order id -> its earlier voided certificates' footprints
         out = []
-        for c in certs:
-            if not c.product.get("known"):
+        for r in sorted(rows, key=lambda r: (str(r.issued_at), r.certificate_id)):
+            base = self._issued[r.certificate_id]
+            if base is None:
                 continue
-            f = self._footprint(c, voided.get(c.order_id, []))
-            if c.status == "void":
-                voided.setdefault(c.order_id, []).append(f)
-            out.append(f)
+            preceding = voided.get(r.order_id, [])
+            key = (r.status, r.voided_at, r.void_reason, tuple(p.id for p in preceding))
+            made = self._made.get(r.certificate_id)
+            if made is None or made[0] != key:
+                made = self._made[r.certificate_id] = (key, self._footprint(base, r, preceding))
+            if r.status == "void":
+                voided.setdefault(r.order_id, []).append(made[1])
+            out.append(made[1])
         return out
 
-    def _footprint(self, c: Certificate, preceding: list[Footprint]) -> Footprint:
+    def _as_issued(self, c: Certificate) -> _Issued:
         as_issued = dataclasses.replace(c, status="issued", voided_at="", void_reason="")
-        d2 = pact.v2(self.issuer, as_issued, None, self.schema)
-        d3 = pact.v3(self.issuer, as_issued, None, self.schema)
+        return _Issued(c.customer, pact.v2(self.issuer, as_issued, None, self.schema),
+                       pact.v3(self.issuer, as_issued, None, self.schema))
+
+    def _footprint(self, base: _Issued, r: sa.Row[Any], preceding: list[Footprint]) -> Footprint:
+        d2, d3 = base.v2, base.v3  # shared with the cache: every change below makes a new dict
         if preceding:
             d2 = _with(d2, "specVersion", precedingPfIds=[p.v2["id"] for p in preceding])
             d3 = _with(d3, "specVersion", precedingPfIds=[p.v3["id"] for p in preceding])
         updated = None
-        if c.status == "void":
-            updated = pact.utc(c.voided_at)
-            d2 = _with(d2, "created", updated=updated)
-            d2["status"] = d3["status"] = "Deprecated"
-            d2 = _with(d2, "status", statusComment=f"Certificate {c.certificate_id} was voided on {updated}: "
-                                                   f"{c.void_reason}")
-        return Footprint(d3["id"], c.certificate_id, c.customer, c.order_id, d3["status"], updated, d2, d3)
+        if r.status == "void":
+            updated = pact.utc(r.voided_at)
+            d2 = _with(d2, "created", updated=updated) | {"status": "Deprecated"}
+            d3 = d3 | {"status": "Deprecated"}
+            d2 = _with(d2, "status", statusComment=f"Certificate {r.certificate_id} was voided on {updated}: "
+                                                   f"{r.void_reason}")
+        return Footprint(d3["id"], r.certificate_id, base.customer, r.order_id, d3["status"], updated, d2, d3)
+
+
+@dataclass(frozen=True)
+class _Issued:
+    """A certificate's footprint documents as issued (they never change) and its customer."""
+
+    customer: str
+    v2: dict[str, Any]
+    v3: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Built:
+    """The footprints at one journal head, indexed by document id and by customer."""
+
+    version: tuple[int, str]
+    all: list[Footprint]
+    by_id: dict[str, Footprint]
+    by_customer: dict[str, list[Footprint]]
 
 
 def _with(doc: dict[str, Any], after: str, **fields: Any) -> dict[str, Any]:
