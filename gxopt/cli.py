@@ -235,7 +235,7 @@ def serve(
     with --tls-cert/--tls-key also the PACT host API for customers' systems (/auth/token, /3/footprints, ...)."""
     import uvicorn
 
-    from gxopt.service.app import ENV_DB, ENV_SCENARIO, create_app
+    from gxopt.service.app import ENV_DB, ENV_SCENARIO, ENV_WARM, create_app
 
     if (tls_cert is None) != (tls_key is None):
         raise InputError([Issue("--tls-cert/--tls-key", None, None, "give both the certificate and its key")])
@@ -245,10 +245,11 @@ def serve(
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert and tls_key else {}
     if workers > 1:  # uvicorn starts each worker from the import string; they meet in the ledger
         os.environ[ENV_SCENARIO], os.environ[ENV_DB] = str(Path(scenario).resolve()), db
+        os.environ[ENV_WARM] = "1" if tls else "0"
         uvicorn.run("gxopt.service.app:from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="info", **tls)
     else:
-        uvicorn.run(create_app(scenario, db), host=host, port=port, log_level="info", **tls)
+        uvicorn.run(create_app(scenario, db, warm_pact=bool(tls)), host=host, port=port, log_level="info", **tls)
 
 
 @app.command()

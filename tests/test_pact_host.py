@@ -233,3 +233,19 @@ def test_plain_http_is_refused_but_the_planners_api_works(pact) -> None:  # type
         got = plain.get(path, headers=_h(op))
         assert got.status_code == 400 and "HTTPS" in got.json()["message"], path
     assert plain.get("/api/health").status_code == 200
+
+
+def test_gxopt_serve_with_tls_builds_the_footprints_as_it_starts(pact) -> None:  # type: ignore[no-untyped-def]
+    """warm_pact (gxopt serve with --tls-cert): the footprints are built before any buyer asks."""
+    *_, url = pact
+    app = create_app(SCEN, url, warm_pact=True)
+    with TestClient(app, base_url="https://testserver"):
+        deadline = time.time() + 60
+        while getattr(getattr(app.state, "pact", None), "store", None) is None or app.state.pact.store._built is None:
+            assert time.time() < deadline, "the footprints were not built in the background"
+            time.sleep(0.05)
+        assert app.state.pact.store._built.all  # built, with no PACT request made
+    cold = create_app(SCEN, url)  # without TLS nothing is built in advance
+    with TestClient(cold):
+        time.sleep(0.2)
+        assert getattr(cold.state, "pact", None) is None

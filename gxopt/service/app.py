@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,22 +32,28 @@ from gxopt.service.models import (Availability, CertificateOut, Health, HoldBody
                                   VerifyOut, VoidBody, errors)
 from gxopt.service.pact.events import Outbox
 from gxopt.service.pact.routes import router as pact_router
+from gxopt.service.pact.routes import warm
 from gxopt.service.sessions import SESSION_COOKIE, SESSION_HOURS, session_secret
 from gxopt.settings import organization_code
 
-ENV_SCENARIO, ENV_DB = "GXOPT_SERVE_SCENARIO", "GXOPT_SERVE_DB"  # how gxopt serve --workers N hands them over
+# how gxopt serve --workers N hands its arguments to each worker
+ENV_SCENARIO, ENV_DB, ENV_WARM = "GXOPT_SERVE_SCENARIO", "GXOPT_SERVE_DB", "GXOPT_SERVE_WARM_PACT"
 PLANNING = ("planner", "operator")
 READING = ("operator", "auditor")
 
 
-def create_app(scenario: str | Path, db: str) -> FastAPI:
-    """The application over ``scenario`` and the ledger at ``db`` (the book is solved here, once)."""
+def create_app(scenario: str | Path, db: str, *, warm_pact: bool = False) -> FastAPI:
+    """The application over ``scenario`` and the ledger at ``db`` (the book is solved here, once). ``warm_pact``:
+    build the ledger's PACT footprints in the background as the app starts (``gxopt serve`` with TLS), so the
+    first buyer's call does not wait for them."""
     engine = connect(db)
     outbox = Outbox(engine)  # answers to PACT requests, sent by a thread living as long as the app
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         outbox.start()
+        if warm_pact:
+            threading.Thread(target=warm, args=(_app,), name="pact-footprints", daemon=True).start()
         try:
             yield
         finally:
@@ -237,7 +244,7 @@ def from_environment() -> FastAPI:
     """The application of one worker of ``gxopt serve --workers N`` (scenario and ledger from the environment)."""
     import os
 
-    return create_app(os.environ[ENV_SCENARIO], os.environ[ENV_DB])
+    return create_app(os.environ[ENV_SCENARIO], os.environ[ENV_DB], warm_pact=os.environ.get(ENV_WARM) == "1")
 
 
 def is_page(route: Any) -> bool:

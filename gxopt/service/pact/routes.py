@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from gxopt.service.pact.paging import Pager
 from gxopt.service.pact.tokens import TOKEN_SECONDS, Signer
 from gxopt.service.sessions import service_key
 
+log = logging.getLogger("gxopt.pact")
 READERS = ("operator", "auditor")  # gxopt roles whose API token reads every footprint
 SCOPE = "footprint:list footprint:read"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -64,8 +66,8 @@ router = APIRouter(route_class=PactRoute, tags=["PACT"])
 class Host:
     """The PACT state of one service process: token signer, pager, footprints, and the app's outbox."""
 
-    def __init__(self, request: Request) -> None:
-        state = request.app.state
+    def __init__(self, app: Any) -> None:
+        state = app.state
         self.engine, self.user_tokens = state.engine, state.tokens
         self.signer = Signer(self.engine)
         self.pager = Pager(service_key(self.engine, "pact-page"))
@@ -78,12 +80,24 @@ _lock = threading.Lock()
 
 def host(request: Request) -> Host:
     """This app's :class:`Host`, made on first use."""
-    state = request.app.state
+    return _host_of(request.app)
+
+
+def _host_of(app: Any) -> Host:
+    state = app.state
     if getattr(state, "pact", None) is None:
         with _lock:
             if getattr(state, "pact", None) is None:
-                state.pact = Host(request)
+                state.pact = Host(app)
     return state.pact  # type: ignore[no-any-return]
+
+
+def warm(app: Any) -> None:
+    """Build the app's footprints now (in a thread as the app starts): the first buyer's call then finds them."""
+    try:
+        _host_of(app).store.all()
+    except Exception:  # noqa: BLE001 - a failed warm-up only means the first call builds them
+        log.exception("PACT footprints could not be built in advance; the first call builds them")
 
 
 def https(request: Request) -> None:
