@@ -118,6 +118,9 @@ def test_pagination_walks_every_footprint_once(pact) -> None:  # type: ignore[no
         assert seen == whole and len(whole) > 4
     forged = client.get("/3/footprints?limit=2&cursor=Mg.forged", headers=_h(tok))
     assert forged.status_code == 400 and forged.json()["code"] == "BadRequest"
+    for bad in ("0", "-1", "²", "٣", "1.5", "x", "99999999999999999999"):  # "²".isdigit() is True, int("²") fails
+        got = client.get("/3/footprints", params={"limit": bad}, headers=_h(tok))
+        assert (got.status_code, got.json()["code"]) == (400, "BadRequest"), bad
 
 
 def test_v3_filters_and_v2_filter(pact) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ the spec asks for) that can be called more than once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ class Pager:
         raw = request.query_params.getlist("limit")
         if not raw:
             return MAX_PAGE
-        if len(raw) > 1 or not raw[0].strip().isdigit() or int(raw[0]) < 1:
+        if len(raw) > 1 or not re.fullmatch(r"[0-9]{1,9}", raw[0].strip()) or int(raw[0]) < 1:  # ASCII digits only
             raise PactError("BadRequest", f"limit: {','.join(raw)!r} is not a positive integer")
         return min(int(raw[0]), MAX_PAGE)
 
