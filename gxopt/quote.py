@@ -95,7 +95,7 @@ class Quoter:
         self.ok_pools = usable_pools(e.pools)
         self.expiries = np.sort(self.ok_pools["mb_expires"].unique())
         self._pools_of_key: dict[tuple[str, str, str, int], tuple[list[str], str]] = {}
-        self._excluded_of_key: dict[tuple[str, str, str, int], list[str]] = {}
+        self._excluded_of_key: dict[tuple[object, ...], list[str]] = {}
         self._solved: dict[tuple[tuple[str, ...], bool, bool], tuple[np.ndarray, dict[str, float], list[str]]] = {}
         res = base.results.pools.set_index("pool_id")
         self.used_run = res["used_run_t"]
@@ -266,7 +266,7 @@ class Quoter:
 
     def _excluded(self, req: QuoteRequest, eligible: list[str]) -> list[str]:
         """Usable pools that do not count for this quote, with the rule that excludes each (once per key)."""
-        key = self._key(req)
+        key = (*self._key(req), tuple(eligible))  # an allocation outside its period has none eligible, same key
         if key not in self._excluded_of_key:
             self._excluded_of_key[key] = self._excluded_now(req, eligible)
         return list(self._excluded_of_key[key])

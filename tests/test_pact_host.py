@@ -252,3 +252,25 @@ def test_gxopt_serve_with_tls_builds_the_footprints_as_it_starts(pact) -> None: 
     with TestClient(cold):
         time.sleep(0.2)
         assert getattr(cold.state, "pact", None) is None
+
+
+def test_odd_request_events_are_a_400_or_ignored_never_a_500(pact) -> None:  # type: ignore[no-untyped-def]
+    """Keys that only differ in case from a filter, ids that are not strings, nesting a parser cannot follow."""
+    client, _, _, _, url = pact
+    with writer(connect(url), "test") as c:
+        registered = clients.add(c, A, callback_url="https://buyer-a.invalid")
+    tok = _token(client, registered)
+    outbox = client.app.state.outbox
+    outbox.stop()  # nothing is sent in this test: the answers only have to be stored
+    try:
+        for v, data, code in (("3", {"productid": "x"}, 200), ("3", {"ProductId": [1]}, 200),
+                              ("3", {"validon": "2026-01-01"}, 200), ("3", {"productId": [1]}, 400),
+                              ("2", {"pf": {"productIds": 5}}, 400), ("2", {"pf": {"companyIds": [{}]}}, 400)):
+            ev = {"specversion": "1.0", "id": f"odd-{v}-{len(str(data))}-{code}", "source": "https://buyer-a.invalid",
+                  "time": "2026-12-04T00:00:00Z", "type": events.TYPES[v]["created"], "data": data}
+            got = client.post(f"/{v}/events", json=ev, headers=_h(tok))
+            assert got.status_code == code, (v, data, got.text)
+        deep = client.post("/3/events", content=b"[" * 100_000, headers=_h(tok) | {"content-type": "application/json"})
+        assert (deep.status_code, deep.json()["code"]) == (400, "BadRequest")
+    finally:
+        outbox.start()

@@ -138,6 +138,7 @@ def test_a_quoter_answers_a_repeated_key_as_a_fresh_one(book) -> None:  # type: 
     """The quoter solves each (eligible pools, method, mode) once; later quotes of the key, at another GX level,
     must equal what a fresh quoter answers, and the kept solution cannot be changed by a caller."""
     shared = Quoter(book)
+    shared.quote(QuoteRequest("HRC", "allocation", dt.date(2027, 6, 1)))  # outside the period: no pool eligible
     for req in (QuoteRequest("HRC", "mass_balance", D), QuoteRequest("HRC", "allocation", D),
                 QuoteRequest("HRC", "mass_balance", D, keep=True)):
         shared.quote(req)

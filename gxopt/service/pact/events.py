@@ -79,8 +79,15 @@ class CreatedV3(_Loose):
     comment: str | None = None
 
 
+class RequestedPf(_Loose):
+    """What a v2.3 request names of the footprints it wants (ids as strings; other fields are kept, unused)."""
+
+    productIds: list[str] | None = None
+    companyIds: list[str] | None = None
+
+
 class CreatedV2(_Loose):
-    pf: dict[str, Any]
+    pf: RequestedPf
     comment: str | None = None
 
 
@@ -97,6 +104,8 @@ def parse(body: bytes, version: str) -> tuple[str, Event, BaseModel]:
         raw = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PactError("BadRequest", f"the event is not JSON: {exc}") from None
+    except RecursionError:
+        raise PactError("BadRequest", "the event is nested too deeply to be an event") from None
     try:
         ev = Event.model_validate(raw)
         kind = next((k for k, t in TYPES[version].items() if t == ev.type), None)

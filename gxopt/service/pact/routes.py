@@ -233,15 +233,13 @@ def _get(request: Request, pf_id: str, version: str) -> JSONResponse:
 
 def _request_answer(h: Host, who: Caller, version: str, ev: events.Event, data: Any, base: str) -> dict[str, Any]:
     """The answer to a RequestCreatedEvent (built when it arrives, stored in the outbox as it will be sent)."""
-    if version == "3":
-        crit = {k.lower(): (v if isinstance(v, list) else [v.isoformat()])
-                for k, v in data.model_dump(exclude_none=True, exclude={"comment"}).items()
-                if k.lower() in filters.V3_NAMES}
+    if version == "3":  # the declared filter fields only (validated); other keys of the event's data are ignored
+        given = {k: getattr(data, k) for k in filters.V3_NAMES.values() if getattr(data, k, None) is not None}
+        crit = {k.lower(): (v if isinstance(v, list) else [v.isoformat()]) for k, v in given.items()}
         products = crit.get("productid", [])
         match = filters.v3_match(crit)
     else:
-        products = [str(p) for p in data.pf.get("productIds") or []]
-        companies = [str(c) for c in data.pf.get("companyIds") or []]
+        products, companies = data.pf.productIds or [], data.pf.companyIds or []
         match = filters.v3_match({k: v for k, v in (("productid", products), ("companyid", companies)) if v})
     if events.NULL_PRODUCT in products:
         return events.answer(version, ev.id, [], f"{events.NULL_PRODUCT} names no product", base)
