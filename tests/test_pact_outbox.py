@@ -183,3 +183,86 @@ def test_the_thread_outlives_database_errors(db_url: str, caplog) -> None:  # no
     finally:
         box.stop()
         receiver.close()
+
+
+def _server(handle: Callable[[BaseHTTPRequestHandler], None]) -> tuple[ThreadingHTTPServer, str, list[tuple[str, str, str | None]]]:
+    """A local server calling ``handle`` for every request; (server, base URL, (method, path, Authorization) seen)."""
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _any(self) -> None:
+            seen.append((self.command, self.path, self.headers.get("Authorization")))
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            handle(self)
+
+        do_GET = do_POST = _any  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"http://127.0.0.1:{srv.server_port}", seen
+
+
+def test_an_answer_never_follows_a_redirect_nor_sends_credentials_over_http(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A receiver's 302 is a failed attempt, not a delivery, and gxopt calls nothing else; the callback client's
+    credentials are sent only over https."""
+    def ok(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+    inner, inner_url, inner_seen = _server(ok)
+
+    def moved(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(302)
+        h.send_header("Location", f"{inner_url}/internal/admin")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+    outer, outer_url, outer_seen = _server(moved)
+    monkeypatch.setenv(events.CALLBACK_CLIENT, "gxopt:a-secret")
+    try:
+        with pytest.raises(RuntimeError, match="answered 302"):
+            events.post(f"{outer_url}/3/events", _event())
+        assert inner_seen == []  # the redirect was not followed
+        assert [(m, p) for m, p, _ in outer_seen] == [("POST", "/3/events")]  # no /auth/token over plain http
+        assert outer_seen[0][2] is None
+    finally:
+        for s in (inner, outer):
+            s.shutdown()
+            s.server_close()
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_and_the_attempt_counts(db_url: str) -> None:  # noqa: F811
+    """An attempt ends by its deadline however slowly the receiver answers, inside the claim, so two outboxes never
+    send the row at once and the attempt is counted toward giving up."""
+    def drip(h: BaseHTTPRequestHandler) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":  # each byte well within the socket
+            try:                                                          # timeout, the whole far beyond the deadline
+                h.wfile.write(bytes([byte]))
+                h.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.25)
+        h.close_connection = True
+    srv, base, seen = _server(drip)
+    engine = connect(db_url)
+    send = lambda url, ev: events.post(url, ev, deadline=1.0)  # noqa: E731
+    a = Outbox(engine, send=send, first_delay=3600.0, lease=3.0)
+    b = Outbox(connect(db_url, wait=59.0), send=send, first_delay=3600.0, lease=3.0)
+    try:
+        eid = a.submit("c1", f"{base}/3/events", _event())
+        runs = [threading.Thread(target=box.run_due) for box in (a, b)]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join(30)
+        row = a.status(eid)
+        assert row is not None and row["status"] == "pending" and row["attempts"] == 1
+        assert "ran out of time" in (row["last_error"] or "")  # cut off at its 1 s deadline, not sent after 10 s
+        assert len(seen) == 1  # one POST: the other outbox found nothing due
+    finally:
+        srv.shutdown()
+        srv.server_close()

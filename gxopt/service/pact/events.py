@@ -7,22 +7,26 @@ endpoint, retried with exponential back-off and given up after 72 hours, as the 
 The answer is built when the request arrives and stored in the ledger's ``pact_outbox`` before the 200 (so a
 restart loses nothing accepted); :class:`Outbox`, a thread in each service process, claims due rows one at a time
 (no two processes send one at once) and sends them. Delivery is at least once: an answer whose outcome could not
-be recorded (the process died mid-attempt) is sent again with the same event id when its claim ends."""
+be recorded (the process died mid-attempt) is sent again with the same event id when its claim ends. An attempt
+is cut off after :data:`ATTEMPT_SECONDS` (well inside its claim), never follows a redirect (the answer goes to the
+host registered for the client and nowhere else) and sends the callback credentials over https only."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+import http.client
 import json
 import logging
 import os
+import socket
 import threading
-import urllib.error
-import urllib.request
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -44,7 +48,9 @@ TYPES = {
 }
 NULL_PRODUCT = "urn:pact:null"
 GIVE_UP_SECONDS = 72 * 3600
-LEASE_SECONDS = 120.0  # a claim outlasts the slowest attempt: post() waits at most 10 s for the token, 10 s for the POST
+ATTEMPT_SECONDS = 60.0  # a whole attempt (token, POST, answer) is cut off by then
+LEASE_SECONDS = 120.0  # a claim outlasts the slowest attempt (ATTEMPT_SECONDS), so one process sends a row at a time
+MAX_ANSWER = 65536  # bytes of a receiver's answer read (and ignored)
 CALLBACK_CLIENT = "GXOPT_PACT_CALLBACK_CLIENT"  # "id:secret" for the requesters' /auth/token, if they ask for one
 
 
@@ -145,25 +151,58 @@ def answer(version: str, request_id: str, docs: list[dict[str, Any]], reject: st
 Post = Callable[[str, dict[str, Any]], None]
 
 
-def post(url: str, event: dict[str, Any]) -> None:
-    """POST ``event`` to ``url`` (a bearer token from the receiver's /auth/token when CALLBACK_CLIENT is set);
-    raises on anything but 2xx."""
+def post(url: str, event: dict[str, Any], deadline: float = ATTEMPT_SECONDS) -> None:
+    """POST ``event`` to ``url`` and read the answer, the whole attempt within ``deadline`` seconds (a receiver
+    that drips its answer is cut off); raises on anything but 2xx. A redirect is never followed (a 3xx is a
+    failure): the answer goes to the registered host and nowhere else. With CALLBACK_CLIENT set and an https
+    ``url``, a bearer token from the receiver's /auth/token first; credentials never travel over plain http."""
+    end = time.monotonic() + deadline
+    parts = urlsplit(url)
     headers = {"Content-Type": "application/cloudevents+json; charset=UTF-8"}
     cred = os.environ.get(CALLBACK_CLIENT)
-    if cred:
-        p = urlsplit(url)
-        req = urllib.request.Request(f"{p.scheme}://{p.netloc}/auth/token", data=b"grant_type=client_credentials",
-                                     headers={"Authorization": "Basic " + base64.b64encode(cred.encode()).decode(),
-                                              "Content-Type": "application/x-www-form-urlencoded"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            headers["Authorization"] = "Bearer " + json.loads(r.read())["access_token"]
-    req = urllib.request.Request(url, data=json.dumps(event).encode(), headers=headers, method="POST")
+    if cred and parts.scheme == "https":
+        status, body = _exchange(parts, "/auth/token", b"grant_type=client_credentials", {
+            "Authorization": "Basic " + base64.b64encode(cred.encode()).decode(),
+            "Content-Type": "application/x-www-form-urlencoded"}, end)
+        if not 200 <= status < 300:
+            raise RuntimeError(f"{parts.scheme}://{parts.netloc}/auth/token answered {status}")
+        try:
+            headers["Authorization"] = "Bearer " + str(json.loads(body)["access_token"])
+        except (ValueError, KeyError, TypeError):
+            raise RuntimeError(f"{parts.scheme}://{parts.netloc}/auth/token gave no access_token") from None
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    status, _ = _exchange(parts, path, json.dumps(event).encode(), headers, end)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{url} answered {status}")
+
+
+def _exchange(parts: SplitResult, path: str, body: bytes, headers: dict[str, str], end: float) -> tuple[int, bytes]:
+    """One POST on a connection of its own, cut off at ``end`` (time.monotonic) by closing its socket."""
+    left = end - time.monotonic()
+    if left <= 0:
+        raise RuntimeError("no time left for the attempt")
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname or "", parts.port, timeout=min(10.0, left))
+    watchdog = threading.Timer(left, _cut, args=(conn,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            r.read()
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        raise RuntimeError(f"{url} answered {exc.code}") from None
+        conn.request("POST", path, body=body, headers=headers)
+        answer = conn.getresponse()
+        return answer.status, answer.read(MAX_ANSWER)
+    except (OSError, http.client.HTTPException) as exc:
+        late = " (cut off: the attempt ran out of time)" if time.monotonic() >= end else ""
+        raise RuntimeError(f"{parts.scheme}://{parts.netloc}{path}: {exc or type(exc).__name__}{late}") from None
+    finally:
+        watchdog.cancel()
+        conn.close()
+
+
+def _cut(conn: http.client.HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class Outbox:
@@ -247,8 +286,9 @@ class Outbox:
         return min(self.poll, max(0.0, (dt.datetime.fromisoformat(due) - self._clock()).total_seconds()))
 
     def _claim(self) -> tuple[dict[str, Any], str] | None:
-        """A due row, leased to this process by a conditional update (so only one process wins it), and the
-        lease's end; None when nothing is due."""
+        """A due row, leased to this process by a conditional update (so only one process wins it) that also
+        counts the attempt (so an attempt whose result is lost still counts toward giving up), and the lease's end;
+        None when nothing is due. A row whose 72 hours are over is given up here instead of sent."""
         while True:
             now = self._clock()
             with self.engine.connect() as conn:
@@ -258,11 +298,16 @@ class Outbox:
             if row is None:
                 return None
             until = stamp(now + dt.timedelta(seconds=self.lease))
+            expired = (now - dt.datetime.fromisoformat(row["created_at"])).total_seconds() > GIVE_UP_SECONDS
+            values = {"status": "gave_up"} if expired else {"due_at": until, "attempts": row["attempts"] + 1}
             with writer(self.engine, "pact outbox claim") as conn:
                 won = conn.execute(sa.update(pact_outbox).where(
                     pact_outbox.c.event_id == row["event_id"], pact_outbox.c.due_at == row["due_at"],
-                    pact_outbox.c.status == "pending").values(due_at=until)).rowcount == 1
-            if won:
+                    pact_outbox.c.status == "pending").values(**values)).rowcount == 1
+            if won and expired:
+                log.warning("PACT outbox: gave up sending event %s to %s after %d attempts over 72 hours",
+                            row["event_id"], row["url"], row["attempts"])
+            elif won:
                 return dict(row), until
 
     def _attempt(self, row: dict[str, Any], until: str) -> None:
@@ -273,8 +318,8 @@ class Outbox:
         except Exception as exc:  # noqa: BLE001 - any failure of the receiver means: try again later
             error = str(exc) or type(exc).__name__
         now = self._clock()
-        attempts = row["attempts"] + 1
-        values: dict[str, Any] = {"attempts": attempts}
+        attempts = row["attempts"] + 1  # counted by the claim
+        values: dict[str, Any] = {}
         if error is None:
             values |= {"status": "sent", "sent_at": stamp(now)}
         else:
