@@ -65,6 +65,12 @@ def listing(conn: sa.Connection) -> list[User]:
             for r in conn.execute(sa.select(users).order_by(users.c.name))]
 
 
+def get(conn: sa.Connection, name: str) -> User | None:
+    """User ``name`` (enabled or not), or None."""
+    r = conn.execute(sa.select(users).where(users.c.name == name)).first()
+    return None if r is None else User(r.name, r.role, bool(r.disabled), r.created_at)
+
+
 def disable(conn: sa.Connection, name: str) -> None:
     """Disable ``name``: their token and password stop working at once."""
     if conn.execute(sa.update(users).where(users.c.name == name).values(disabled=True)).rowcount != 1:

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from gxopt.report.certificate import Certificate, Line
-from gxopt.report.facts import gases_included, product_facts, project_facts
+from gxopt.report.facts import gases_included, product_facts_once, project_facts
 from gxopt.report.fmt import missing, opt_float
 from gxopt.scenario import Scenario
 
@@ -23,11 +23,9 @@ def draft_certificates(s: Scenario, tables: dict[str, pd.DataFrame], summary: di
     if what_if:
         notes.append(f"{what_if}: none of these drafts can ever be issued")
     out = []
-    facts_of: dict[str, dict[str, Any]] = {}  # once per product, not per order (read only below)
+    facts_of = product_facts_once(s, tables)
     for o in served.itertuples():
-        if o.product_id not in facts_of:
-            facts_of[o.product_id] = product_facts(o.product_id, s, tables)
-        facts = facts_of[o.product_id]
+        facts = facts_of(o.product_id)
         rows = al[al["order_id"] == o.order_id].sort_values("pool_id")
         lines = []
         for i, r in enumerate(rows.itertuples(), start=1):

@@ -3,6 +3,7 @@ the projects) and its products table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -52,6 +53,18 @@ def product_facts(product_id: str, s: Scenario, tables: dict[str, pd.DataFrame])
     facts["data_age_justification"] = (None if "data_age_justification" not in raw.columns
                                        or missing(r.get("data_age_justification"))
                                        else str(r["data_age_justification"]))
+    return facts
+
+
+def product_facts_once(s: Scenario, tables: dict[str, pd.DataFrame]) -> Callable[[str], dict[str, Any]]:
+    """:func:`product_facts` of each product computed once (for documents of many orders; the dicts are shared,
+    read only)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def facts(product_id: str) -> dict[str, Any]:
+        if product_id not in found:
+            found[product_id] = product_facts(product_id, s, tables)
+        return found[product_id]
     return facts
 
 

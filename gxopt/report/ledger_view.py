@@ -14,10 +14,12 @@ import sqlalchemy as sa
 
 from gxopt.errors import InputError, Issue
 from gxopt.report.certificate import Certificate, Line
-from gxopt.report.facts import gases_included, product_facts, project_facts
+from gxopt.report.facts import gases_included, product_facts_once, project_facts
 from gxopt.report.fmt import missing, opt_float, text
 from gxopt.scenario import Scenario
 from gxopt.settings import organization_code
+
+MAX_IDS_IN_QUERY = 900  # more certificate ids are read whole and picked in Python (bound-parameter limits)
 
 
 @dataclass
@@ -62,14 +64,17 @@ def read_ledger(url: str) -> Ledger:
     return Ledger(_safe_url(url), lp, bal, j, jrows, crows, lrows, tr, bt, {"seq": seq, "hash": head_hash}, problems)
 
 
-def certificate_source(conn: sa.Connection, url: str) -> Ledger:
+def certificate_source(conn: sa.Connection, url: str, only: set[str] | None = None) -> Ledger:
     """Only what :func:`ledger_certificates` reads, on an open connection: pools, certificates and their lines,
     the issue entries (for the digests) and the attribute transfers - no balances, batches or audit (the service
-    reads this whenever the ledger changed)."""
+    reads this whenever the ledger changed). ``only``: the rows of these certificates alone (one PDF, or the
+    certificates a batch added), read by id when they are few."""
     from gxopt.ledger.tables import journal
 
-    lp, crows, lrows, tr = _certificate_tables(conn)
-    issues = _rows(conn, sa.select(journal).where(journal.c.kind == "issue").order_by(journal.c.seq))
+    ids = sorted(only) if only is not None and len(only) <= MAX_IDS_IN_QUERY else None
+    lp, crows, lrows, tr = _certificate_tables(conn, ids)
+    issues = _rows(conn, _of(journal, sa.select(journal).where(journal.c.kind == "issue").order_by(journal.c.seq),
+                             ids))
     empty = pd.DataFrame()
     return Ledger(_safe_url(url), lp, empty, empty, issues, crows, lrows, tr, empty, {}, [])
 
@@ -78,20 +83,28 @@ def _rows(conn: sa.Connection, q: sa.Select[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
-def _frame(conn: sa.Connection, table: sa.Table, *order: sa.ColumnElement[Any]) -> pd.DataFrame:
-    return pd.DataFrame(_rows(conn, sa.select(table).order_by(*order)), columns=[c.name for c in table.columns])
+def _of(table: sa.Table, q: sa.Select[Any], ids: list[str] | None) -> sa.Select[Any]:
+    """``q``, of the certificates ``ids`` only when given."""
+    return q if ids is None else q.where(table.c.certificate_id.in_(ids))
 
 
-def _certificate_tables(conn: sa.Connection) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]],
-                                                       pd.DataFrame]:
-    """(pools, certificate rows, certificate line rows, attribute transfers with reps_t), each in a fixed order."""
+def _frame(conn: sa.Connection, table: sa.Table, *order: sa.ColumnElement[Any],
+           ids: list[str] | None = None) -> pd.DataFrame:
+    return pd.DataFrame(_rows(conn, _of(table, sa.select(table).order_by(*order), ids)),
+                        columns=[c.name for c in table.columns])
+
+
+def _certificate_tables(conn: sa.Connection, ids: list[str] | None = None,
+                        ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]], pd.DataFrame]:
+    """(pools, certificate rows, certificate line rows, attribute transfers with reps_t), each in a fixed order;
+    of the certificates ``ids`` only, if given."""
     from gxopt.ledger.tables import G_PER_T, attribute_transfers, certificate_lines, certificates, pools
 
     lp = _frame(conn, pools, pools.c.pool_id)
-    crows = _rows(conn, sa.select(certificates).order_by(certificates.c.certificate_id))
-    lrows = _rows(conn, sa.select(certificate_lines).order_by(certificate_lines.c.certificate_id,
-                                                              certificate_lines.c.line_no))
-    tr = _frame(conn, attribute_transfers, attribute_transfers.c.transfer_id)
+    crows = _rows(conn, _of(certificates, sa.select(certificates).order_by(certificates.c.certificate_id), ids))
+    lrows = _rows(conn, _of(certificate_lines, sa.select(certificate_lines).order_by(
+        certificate_lines.c.certificate_id, certificate_lines.c.line_no), ids))
+    tr = _frame(conn, attribute_transfers, attribute_transfers.c.transfer_id, ids=ids)
     tr["reps_t"] = tr["reps_g"].astype("float64") / G_PER_T
     return lp, crows, lrows, tr
 
@@ -165,7 +178,7 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
     for t in led.transfers.to_dict("records"):
         transfers_by.setdefault(t["certificate_id"], []).append(t)
     out, foreign = [], []
-    facts_of: dict[str, dict[str, Any]] = {}
+    facts_of = product_facts_once(s, tables)
     for c in led.certificates:
         cid = c["certificate_id"]
         if only is not None and cid not in only:
@@ -173,9 +186,7 @@ def ledger_certificates(led: Ledger, s: Scenario, tables: dict[str, pd.DataFrame
         if not cid.startswith(f"GX-{code}-"):
             foreign.append(cid)
             continue
-        if c["product_id"] not in facts_of:  # once per product, not per certificate (read only below)
-            facts_of[c["product_id"]] = product_facts(c["product_id"], s, tables)
-        facts = facts_of[c["product_id"]]
+        facts = facts_of(c["product_id"])
         lines = []
         for ln in lines_by.get(cid, []):
             pf = projects.get(ln["project_id"], {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -45,12 +46,12 @@ def register(app: FastAPI) -> None:
         if name == user.name:
             raise HTTPException(409, "you cannot disable yourself; another admin can")
         with writer(engine, f"disable user {name} by {user.name}") as conn:
-            found = next((u for u in users.listing(conn) if u.name == name), None)
+            found = users.get(conn, name)
             if found is None:
                 raise HTTPException(404, f"unknown user {name}")
             users.disable(conn, name)
             actions.record(conn, user.name, "disable user", name, {})
-            return _out(next(u for u in users.listing(conn) if u.name == name))
+            return _out(dataclasses.replace(found, disabled=True))
 
     @app.get("/api/actions", response_model=list[ActionOut], responses=errors())
     def list_actions(user: Annotated[users.User, Depends(allow(*WATCHING))],

@@ -66,7 +66,7 @@ def create_app(scenario: str | Path, db: str, *, warm_pact: bool = False) -> Fas
     app.state.engine = engine
     app.state.tokens = TokenCache()
     app.state.book = Book(scenario, engine)
-    documents = LedgerDocuments(app.state.book, engine)
+    documents = app.state.documents = LedgerDocuments(app.state.book, engine)  # for PDFs and PACT footprints
     app.add_middleware(SessionMiddleware, secret_key=session_secret(engine), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_HOURS * 3600, same_site="strict")
 
@@ -130,11 +130,9 @@ def create_app(scenario: str | Path, db: str, *, warm_pact: bool = False) -> Fas
     @app.get("/api/holds", response_model=list[HoldOut], responses=errors())
     def list_holds(user: Annotated[User, Depends(allow(*PLANNING))]) -> list[HoldOut]:
         """Active holds: a planner's own, or everyone's for an operator."""
+        mine = () if user.role == "operator" else (holds_t.c.created_by == user.name,)
         with engine.connect() as conn:
-            q = sa.select(holds_t.c.hold_id).where(holds_t.c.status == "active").order_by(holds_t.c.hold_id)
-            if user.role != "operator":
-                q = q.where(holds_t.c.created_by == user.name)
-            return [queries.hold_out(conn, h) for h in conn.execute(q).scalars()]
+            return queries.holds_out(conn, holds_t.c.status == "active", *mine)
 
     @app.delete("/api/holds/{hold_id}", response_model=HoldOut, responses=errors(404, 409, 503))
     def release_hold(hold_id: str, user: Annotated[User, Depends(allow(*PLANNING))]) -> HoldOut:

@@ -14,7 +14,6 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gxopt.ledger import users
-from gxopt.ledger.tables import users as users_table
 from gxopt.service.sessions import check_csrf
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -25,8 +24,8 @@ class LoginRequired(Exception):
 
 
 def _by_name(conn: sa.Connection, name: str) -> users.User | None:
-    r = conn.execute(sa.select(users_table).where(users_table.c.name == name)).first()
-    return None if r is None or r.disabled else users.User(r.name, r.role, False, r.created_at)
+    found = users.get(conn, name)
+    return None if found is None or found.disabled else found
 
 
 class TokenCache:

@@ -40,7 +40,7 @@ class LedgerDocuments:
         s = self.book.scenario
         tables = {"pools": result.pools, "products": result.results.products,
                   "orders": pd.concat([s.orders, booked(conn, s.orders.columns)], ignore_index=True)}
-        led = certificate_source(conn, self.engine.url.render_as_string(hide_password=True))
+        led = certificate_source(conn, self.engine.url.render_as_string(hide_password=True), only)
         try:
             return ledger_certificates(led, s, tables, [], only=only)
         except InputError:  # the ledger holds certificates of another organization only

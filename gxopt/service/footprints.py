@@ -58,13 +58,14 @@ class FootprintStore:
     """Every footprint of the ledger's certificates of this organization, rebuilt only when the journal moved (a
     batch or a void; holds and bookings leave certificates as they are)."""
 
-    def __init__(self, book: Book, engine: sa.Engine, *, base_url: str | None = None) -> None:
-        """``base_url``: where the GX extension's schema is published (``gxopt report --pact-base-url``)."""
+    def __init__(self, book: Book, engine: sa.Engine, *, base_url: str | None = None,
+                 documents: LedgerDocuments | None = None) -> None:
+        """``base_url``: where the GX extension's schema is published (``gxopt report --pact-base-url``);
+        ``documents``: the app's, when it has them already."""
         self.book = book
         self.engine = engine
         self.schema = schema_url(base_url)
-        self.documents = LedgerDocuments(book, engine)
-        self.issuer = self.documents.issuer
+        self.documents = documents or LedgerDocuments(book, engine)
         self._lock = threading.Lock()
         # a certificate's documents as issued never change: built once per certificate (None: it gets no footprint)
         self._issued: dict[str, _Issued | None] = {}
@@ -130,8 +131,8 @@ class FootprintStore:
 
     def _as_issued(self, c: Certificate) -> _Issued:
         as_issued = dataclasses.replace(c, status="issued", voided_at="", void_reason="")
-        return _Issued(c.customer, pact.v2(self.issuer, as_issued, None, self.schema),
-                       pact.v3(self.issuer, as_issued, None, self.schema))
+        return _Issued(c.customer, pact.v2(self.documents.issuer, as_issued, None, self.schema),
+                       pact.v3(self.documents.issuer, as_issued, None, self.schema))
 
     def _footprint(self, base: _Issued, r: sa.Row[Any], preceding: list[Footprint]) -> Footprint:
         d2, d3 = base.v2, base.v3  # shared with the cache: every change below makes a new dict

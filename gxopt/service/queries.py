@@ -60,13 +60,20 @@ def certificate_out(r: Any, lines: list[dict[str, Any]] | None = None) -> Certif
         issued_at=r["issued_at"], lines=lines)
 
 
+def holds_out(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> list[HoldOut]:
+    """The holds matching ``where``, by id, as the API answers them (with the order booked from each), in one
+    query."""
+    q = (sa.select(holds_t, booked_t.c.order_id.label("booked_order"))
+         .select_from(holds_t.outerjoin(booked_t, booked_t.c.hold_id == holds_t.c.hold_id))
+         .where(*where).order_by(holds_t.c.hold_id))
+    return [HoldOut(hold_id=r.hold_id, product_id=r.product_id, method=r.method, customer=r.customer,
+                    tonnage_t=r.tonnage_t, reps_t=r.reps_g / G_PER_T, expires=r.expires_on, status=r.status,
+                    created_by=r.created_by, booked_order=r.booked_order) for r in conn.execute(q)]
+
+
 def hold_out(conn: sa.Connection, hold_id: str) -> HoldOut:
-    """A hold as the API answers it."""
-    r = conn.execute(sa.select(holds_t).where(holds_t.c.hold_id == hold_id)).one()
-    order = conn.execute(sa.select(booked_t.c.order_id).where(booked_t.c.hold_id == hold_id)).scalar()
-    return HoldOut(hold_id=r.hold_id, product_id=r.product_id, method=r.method, customer=r.customer,
-                   tonnage_t=r.tonnage_t, reps_t=r.reps_g / G_PER_T, expires=r.expires_on, status=r.status,
-                   created_by=r.created_by, booked_order=order)
+    """One hold as the API answers it."""
+    return holds_out(conn, holds_t.c.hold_id == hold_id)[0]
 
 
 def action_log(engine: sa.Engine, limit: int) -> list[ActionOut]:

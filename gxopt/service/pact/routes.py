@@ -71,7 +71,7 @@ class Host:
         self.engine, self.user_tokens = state.engine, state.tokens
         self.signer = Signer(self.engine)
         self.pager = Pager(service_key(self.engine, "pact-page"))
-        self.store = FootprintStore(state.book, self.engine)
+        self.store = FootprintStore(state.book, self.engine, documents=state.documents)
         self.outbox: events.Outbox = state.outbox
 
 
